@@ -1,0 +1,182 @@
+/// packlife command-line interface: thin layer that parses options, calls the library, prints.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "bench.hpp"
+#include "packlife/core/atomic_file.hpp"
+#include "packlife/core/build_info.hpp"
+#include "packlife/core/error.hpp"
+#include "packlife/models/output.hpp"
+
+namespace {
+
+constexpr int kExitInput = 2;
+constexpr int kExitSolver = 3;
+
+const char* kDefaultExperiment =
+    "Discharge at 1C until 2.5 V; Rest for 30 minutes; Charge at 0.5C until 4.2 V; Hold at 4.2 V until C/50; "
+    "Rest for 30 minutes";
+
+struct SimulateArgs {
+  std::string model = "spme";
+  std::string params = "chen2020";
+  std::string experiment = kDefaultExperiment;
+  std::string experiment_file;
+  std::string thermal = "isothermal";
+  double ambient_C = 25.0;
+  double initial_soc = 1.0;
+  int cycles = 1;
+  double output_dt = 1.0;
+  int particle_cells = packlife::ModelOptions{}.particle_cells;
+  int electrolyte_cells = packlife::ModelOptions{}.electrolyte_cells;
+  double rtol = packlife::ModelOptions{}.rtol;
+  std::string csv, out;
+  bool json = false, quiet = false;
+};
+
+int run_simulate(const SimulateArgs& a) {
+  using namespace packlife;
+  const auto wall0 = std::chrono::steady_clock::now();
+  // Everything is validated before any output file is touched.
+  if (a.thermal != "isothermal" && a.thermal != "lumped")
+    throw InputError(fmt::format("--thermal '{}': expected 'isothermal' or 'lumped'", a.thermal));
+  if (!(a.initial_soc >= 0 && a.initial_soc <= 1))
+    throw InputError(fmt::format("--initial-soc {}: expected a value between 0 and 1", a.initial_soc));
+  if (a.cycles < 1) throw InputError(fmt::format("--cycles {}: expected at least 1", a.cycles));
+  if (!(a.output_dt > 0)) throw InputError(fmt::format("--output-dt {}: expected a positive interval in seconds", a.output_dt));
+  if (!(a.rtol > 0 && a.rtol < 1e-2)) throw InputError(fmt::format("--rtol {}: expected a value in (0, 0.01)", a.rtol));
+  ModelOptions mo;
+  mo.thermal = a.thermal == "lumped" ? Thermal::Lumped : Thermal::Isothermal;
+  mo.ambient_K = a.ambient_C + 273.15;
+  mo.particle_cells = a.particle_cells;
+  mo.electrolyte_cells = a.electrolyte_cells;
+  mo.rtol = a.rtol;
+  Experiment exp = a.experiment_file.empty() ? parse_experiment(a.experiment) : load_experiment_file(a.experiment_file);
+  exp.cycles = a.cycles;
+  const ParameterSet params = load_parameter_set(a.params);
+  auto model = make_model(a.model, params, mo);
+  SimulationOptions so;
+  so.initial_soc = a.initial_soc;
+  so.output_dt_s = a.output_dt;
+  // Reserve the outputs (checks the folders are writable) before the run.
+  std::unique_ptr<AtomicFile> csv_file, h5_file;
+  if (!a.csv.empty()) csv_file = std::make_unique<AtomicFile>(a.csv);
+  if (!a.out.empty()) h5_file = std::make_unique<AtomicFile>(a.out);
+
+  const Solution sol = simulate(*model, exp, so, [&](const std::string& w) {
+    if (!a.quiet) fmt::print(stderr, "warning: {}\n", w);
+  });
+  RunInputs in{a.model, mo, so, exp, &params};
+  if (csv_file) write_csv(sol, csv_file->temp_path());
+  if (h5_file) write_hdf5(sol, in, *model, h5_file->temp_path());
+  if (csv_file) csv_file->commit();
+  if (h5_file) h5_file->commit();
+  const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count();
+
+  double vmin = 1e9, vmax = -1e9, tmax = -1e9, qmax = 0;
+  for (size_t i = 0; i < sol.size(); ++i) {
+    vmin = std::min(vmin, sol.voltage_V[i]);
+    vmax = std::max(vmax, sol.voltage_V[i]);
+    tmax = std::max(tmax, sol.temperature_K[i]);
+    qmax = std::max(qmax, sol.discharge_capacity_Ah[i]);
+  }
+  const ElectrodeBalance& eb = model->balance();
+  if (a.json) {
+    nlohmann::json j;
+    j["model"] = a.model;
+    j["parameter_set"] = params.name;
+    j["points"] = sol.size();
+    j["end_time_s"] = sol.time_s.empty() ? 0.0 : sol.time_s.back();
+    j["max_discharge_capacity_Ah"] = qmax;
+    j["min_voltage_V"] = vmin;
+    j["max_voltage_V"] = vmax;
+    j["max_temperature_K"] = tmax;
+    j["balance_capacity_Ah"] = eb.capacity_Ah;
+    j["solver_steps"] = sol.solver_steps;
+    j["wall_ms"] = wall_ms;
+    j["warnings"] = sol.warnings;
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& r : sol.steps)
+      steps.push_back({{"cycle", r.cycle + 1}, {"step", r.text}, {"start_s", r.start_s}, {"end_s", r.end_s},
+                       {"discharge_Ah", r.discharge_Ah}, {"end_reason", r.end_reason}});
+    j["steps"] = steps;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  if (a.quiet) return 0;
+  fmt::print("packlife simulate: {} on {} ({}, ambient {:.1f} C), {} cycle(s) of {} step(s)\n", a.model, params.name,
+             a.thermal, a.ambient_C, exp.cycles, exp.steps.size());
+  fmt::print("  electrode balance: capacity {:.4f} Ah, x {:.4f}..{:.4f}, y {:.4f}..{:.4f}\n", eb.capacity_Ah, eb.x0,
+             eb.x100, eb.y100, eb.y0);
+  for (const auto& r : sol.steps)
+    fmt::print("  [{}] {:<40} {:>9.1f} s  {:>+8.4f} Ah  {}\n", r.cycle + 1, r.text, r.end_s - r.start_s,
+               r.discharge_Ah, r.end_reason);
+  fmt::print("  voltage {:.4f}..{:.4f} V, max temperature {:.2f} C, {} points, {} solver steps, {:.1f} ms\n", vmin,
+             vmax, tmax - 273.15, sol.size(), sol.solver_steps, wall_ms);
+  if (!a.csv.empty()) fmt::print("  wrote {}\n", a.csv);
+  if (!a.out.empty()) fmt::print("  wrote {}\n", a.out);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"packlife: physics of traction battery packs across their whole life"};
+  app.set_version_flag("--version", fmt::format("packlife {} ({})", packlife::build::version, packlife::build::git_sha));
+  app.require_subcommand(0, 1);
+
+  SimulateArgs sa;
+  auto* sim = app.add_subcommand("simulate", "simulate one cell through an experiment");
+  std::string models_help = "cell model:";
+  for (const auto& [n, d] : packlife::model_names()) models_help += fmt::format(" {} ({});", n, d);
+  sim->add_option("--model", sa.model, models_help)->capture_default_str();
+  sim->add_option("--params", sa.params, "parameter set by name (chen2020, marquis2019) or YAML file path")->capture_default_str();
+  sim->add_option("--experiment", sa.experiment, "steps separated by ';', e.g. \"Discharge at 1C until 2.5 V\"")->capture_default_str();
+  sim->add_option("--experiment-file", sa.experiment_file, "file with one experiment step per line (overrides --experiment)");
+  sim->add_option("--cycles", sa.cycles, "repeat the whole step list N times")->capture_default_str();
+  sim->add_option("--thermal", sa.thermal, "isothermal or lumped")->capture_default_str();
+  sim->add_option("--ambient-C", sa.ambient_C, "ambient (and initial) temperature [degC]")->capture_default_str();
+  sim->add_option("--initial-soc", sa.initial_soc, "initial state of charge on the electrode-balance window, 0..1")->capture_default_str();
+  sim->add_option("--output-dt", sa.output_dt, "output sampling interval [s]")->capture_default_str();
+  sim->add_option("--particle-cells", sa.particle_cells, "finite volumes per particle radius")->capture_default_str();
+  sim->add_option("--electrolyte-cells", sa.electrolyte_cells, "finite volumes per electrolyte region (SPMe)")->capture_default_str();
+  sim->add_option("--rtol", sa.rtol, "integrator relative tolerance")->capture_default_str();
+  sim->add_option("--csv", sa.csv, "write the time series as CSV to this file")->capture_default_str();
+  sim->add_option("--out", sa.out, "write results and resolved inputs as HDF5 to this file")->capture_default_str();
+  sim->add_flag("--json", sa.json, "print a JSON summary instead of text")->capture_default_str();
+  sim->add_flag("--quiet", sa.quiet, "print nothing but errors")->capture_default_str();
+
+  int repeats = 21;
+  bool bench_json = false;
+  auto* bench = app.add_subcommand("bench", "time reference solves (median over repeats, one thread)");
+  bench->add_option("--repeats", repeats, "number of timed solves per case")->capture_default_str()->check(CLI::Range(1, 100000));
+  bench->add_flag("--json", bench_json, "print one JSON object")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitInput;
+  }
+  try {
+    if (*bench) {
+      const auto j = packlife::cli::run_benchmarks(repeats, !bench_json);
+      std::cout << (bench_json ? j.dump() : j.dump(2)) << "\n";
+      return 0;
+    }
+    return run_simulate(sa);  // also the default job when no subcommand is given
+  } catch (const packlife::InputError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return kExitInput;
+  } catch (const packlife::SolverError& e) {
+    fmt::print(stderr, "solver error: {}\n", e.what());
+    return kExitSolver;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+}

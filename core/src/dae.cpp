@@ -1,0 +1,248 @@
+#include "packlife/core/dae.hpp"
+
+#include <ida/ida.h>
+#include <nvector/nvector_serial.h>
+#include <sundials/sundials_context.h>
+#include <sunlinsol/sunlinsol_klu.h>
+#include <sunmatrix/sunmatrix_sparse.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "packlife/core/error.hpp"
+
+namespace packlife {
+
+void SparsityPattern::add(int row, int col) {
+  if (row < 0 || row >= n_ || col < 0 || col >= n_)
+    throw Error("sparsity pattern entry ({}, {}) outside a {}x{} matrix", row, col, n_, n_);
+  cols_[col].push_back(row);
+}
+
+void SparsityPattern::finalize() {
+  col_ptr_.assign(n_ + 1, 0);
+  row_idx_.clear();
+  for (int c = 0; c < n_; ++c) {
+    auto& rows = cols_[c];
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    row_idx_.insert(row_idx_.end(), rows.begin(), rows.end());
+    col_ptr_[c + 1] = static_cast<int>(row_idx_.size());
+  }
+}
+
+int SparsityPattern::index(int row, int col) const {
+  auto b = row_idx_.begin() + col_ptr_[col], e = row_idx_.begin() + col_ptr_[col + 1];
+  auto it = std::lower_bound(b, e, row);
+  return (it != e && *it == row) ? static_cast<int>(it - row_idx_.begin()) : -1;
+}
+
+void SparseJacobian::add(int row, int col, double v) {
+  const int k = p_.index(row, col);
+  if (k < 0) throw Error("Jacobian entry ({}, {}) is not in the declared sparsity pattern", row, col);
+  data_[k] += v;
+}
+
+namespace {
+struct ContextDeleter {
+  void operator()(SUNContext c) const { SUNContext_Free(&c); }
+};
+struct VectorDeleter {
+  void operator()(N_Vector v) const { N_VDestroy(v); }
+};
+struct MatrixDeleter {
+  void operator()(SUNMatrix m) const { SUNMatDestroy(m); }
+};
+struct SolverDeleter {
+  void operator()(SUNLinearSolver s) const { SUNLinSolFree(s); }
+};
+struct IdaDeleter {
+  void operator()(void* m) const { IDAFree(&m); }
+};
+using ContextPtr = std::unique_ptr<std::remove_pointer_t<SUNContext>, ContextDeleter>;
+using VectorPtr = std::unique_ptr<std::remove_pointer_t<N_Vector>, VectorDeleter>;
+using MatrixPtr = std::unique_ptr<std::remove_pointer_t<SUNMatrix>, MatrixDeleter>;
+using SolverPtr = std::unique_ptr<std::remove_pointer_t<SUNLinearSolver>, SolverDeleter>;
+using IdaPtr = std::unique_ptr<void, IdaDeleter>;
+
+void check(int flag, const char* what) {
+  if (flag < 0) throw Error("SUNDIALS call {} failed with flag {}", what, flag);
+}
+}  // namespace
+
+struct DaeIntegrator::Impl {
+  DaeSystem& sys;
+  DaeOptions opt;
+  ContextPtr ctx;
+  VectorPtr y, yp, atol, id, work;
+  MatrixPtr A;
+  SolverPtr LS;
+  IdaPtr mem;
+  int n;
+  int nroots = -1;
+  bool initialised = false;
+  std::string callback_error;  ///< message kept from the last failing callback
+  std::string ida_message;     ///< last message from IDA's error handler
+
+  Impl(DaeSystem& s, const DaeOptions& o) : sys(s), opt(o), n(s.size()) {
+    SUNContext c = nullptr;
+    check(SUNContext_Create(nullptr, &c), "SUNContext_Create");
+    ctx.reset(c);
+    y.reset(N_VNew_Serial(n, ctx.get()));
+    yp.reset(N_VNew_Serial(n, ctx.get()));
+    atol.reset(N_VNew_Serial(n, ctx.get()));
+    id.reset(N_VNew_Serial(n, ctx.get()));
+    work.reset(N_VNew_Serial(n, ctx.get()));
+    if (opt.atol.size() != static_cast<size_t>(n))
+      throw Error("DAE absolute tolerance has {} entries for {} unknowns", opt.atol.size(), n);
+    std::copy(opt.atol.begin(), opt.atol.end(), N_VGetArrayPointer(atol.get()));
+    sys.differential_ids(N_VGetArrayPointer(id.get()));
+    const SparsityPattern& p = sys.jacobian_pattern();
+    A.reset(SUNSparseMatrix(n, n, std::max(1, p.nnz()), CSC_MAT, ctx.get()));
+    LS.reset(SUNLinSol_KLU(y.get(), A.get(), ctx.get()));
+    if (!A || !LS) throw Error("could not create the KLU sparse linear solver");
+  }
+
+  static int res(realtype t, N_Vector y, N_Vector yp, N_Vector F, void* ud) {
+    auto* self = static_cast<Impl*>(ud);
+    try {
+      self->sys.residual(t, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), N_VGetArrayPointer(F));
+      return 0;
+    } catch (const RecoverableError& e) {
+      self->callback_error = e.what();
+      return 1;
+    } catch (const std::exception& e) {
+      self->callback_error = e.what();
+      return -1;
+    }
+  }
+
+  static int jac(realtype t, realtype cj, N_Vector y, N_Vector yp, N_Vector, SUNMatrix J, void* ud,
+                 N_Vector, N_Vector, N_Vector) {
+    auto* self = static_cast<Impl*>(ud);
+    try {
+      const SparsityPattern& p = self->sys.jacobian_pattern();
+      sunindextype* colptr = SUNSparseMatrix_IndexPointers(J);
+      sunindextype* rowidx = SUNSparseMatrix_IndexValues(J);
+      realtype* data = SUNSparseMatrix_Data(J);
+      for (int c = 0; c <= p.n(); ++c) colptr[c] = p.col_ptr()[c];
+      for (int k = 0; k < p.nnz(); ++k) rowidx[k] = p.row_idx()[k];
+      std::fill(data, data + p.nnz(), 0.0);
+      SparseJacobian sj(p, data);
+      self->sys.jacobian(t, cj, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), sj);
+      return 0;
+    } catch (const RecoverableError& e) {
+      self->callback_error = e.what();
+      return 1;
+    } catch (const std::exception& e) {
+      self->callback_error = e.what();
+      return -1;
+    }
+  }
+
+  static int roots(realtype t, N_Vector y, N_Vector yp, realtype* g, void* ud) {
+    auto* self = static_cast<Impl*>(ud);
+    try {
+      self->sys.roots(t, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), g);
+      return 0;
+    } catch (const std::exception& e) {
+      self->callback_error = e.what();
+      return -1;
+    }
+  }
+
+  static void err_handler(int code, const char* module, const char* function, char* msg, void* ud) {
+    auto* self = static_cast<Impl*>(ud);
+    self->ida_message = fmt::format("{}: {}", function ? function : "IDA", msg ? msg : "");
+  }
+};
+
+DaeIntegrator::DaeIntegrator(DaeSystem& sys, const DaeOptions& opt)
+    : impl_(std::make_unique<Impl>(sys, opt)) {}
+
+DaeIntegrator::~DaeIntegrator() = default;
+
+void DaeIntegrator::reinit(double t0, const double* y0, const double* yp0) {
+  Impl& m = *impl_;
+  std::memcpy(N_VGetArrayPointer(m.y.get()), y0, sizeof(double) * m.n);
+  std::memcpy(N_VGetArrayPointer(m.yp.get()), yp0, sizeof(double) * m.n);
+  if (!m.initialised) {
+    m.mem.reset(IDACreate(m.ctx.get()));
+    if (!m.mem) throw Error("IDACreate failed");
+    void* mem = m.mem.get();
+    check(IDASetErrHandlerFn(mem, &Impl::err_handler, &m), "IDASetErrHandlerFn");
+    check(IDAInit(mem, &Impl::res, t0, m.y.get(), m.yp.get()), "IDAInit");
+    check(IDASetUserData(mem, &m), "IDASetUserData");
+    check(IDASVtolerances(mem, m.opt.rtol, m.atol.get()), "IDASVtolerances");
+    check(IDASetId(mem, m.id.get()), "IDASetId");
+    check(IDASetLinearSolver(mem, m.LS.get(), m.A.get()), "IDASetLinearSolver");
+    check(IDASetJacFn(mem, &Impl::jac), "IDASetJacFn");
+    check(IDASetMaxNumSteps(mem, m.opt.max_num_steps), "IDASetMaxNumSteps");
+    if (m.opt.max_step_s > 0) check(IDASetMaxStep(mem, m.opt.max_step_s), "IDASetMaxStep");
+    m.initialised = true;
+  } else {
+    check(IDAReInit(m.mem.get(), t0, m.y.get(), m.yp.get()), "IDAReInit");
+  }
+  const int nr = m.sys.num_roots();
+  check(IDARootInit(m.mem.get(), nr, nr > 0 ? &Impl::roots : nullptr), "IDARootInit");
+  m.nroots = nr;
+  t_ = t0;
+}
+
+void DaeIntegrator::set_stop_time(double t) { check(IDASetStopTime(impl_->mem.get(), t), "IDASetStopTime"); }
+
+void DaeIntegrator::set_root_directions(const std::vector<int>& dirs) {
+  if (static_cast<int>(dirs.size()) != impl_->nroots)
+    throw Error("{} root directions for {} root functions", dirs.size(), impl_->nroots);
+  if (dirs.empty()) return;
+  std::vector<int> d(dirs);
+  check(IDASetRootDirection(impl_->mem.get(), d.data()), "IDASetRootDirection");
+}
+
+DaeIntegrator::Status DaeIntegrator::step(double tout) {
+  Impl& m = *impl_;
+  m.callback_error.clear();
+  realtype tret = t_;
+  const int flag = IDASolve(m.mem.get(), tout, &tret, m.y.get(), m.yp.get(), IDA_ONE_STEP);
+  t_ = tret;
+  if (flag < 0) {
+    std::string msg = m.ida_message;
+    if (!m.callback_error.empty()) msg += fmt::format(" (last model error: {})", m.callback_error);
+    double tcur = t_;
+    IDAGetCurrentTime(m.mem.get(), &tcur);
+    throw SolverError(flag, tcur, msg);
+  }
+  if (flag == IDA_ROOT_RETURN) return Status::Root;
+  if (flag == IDA_TSTOP_RETURN) return Status::StopTime;
+  return Status::Step;
+}
+
+const double* DaeIntegrator::y() const { return N_VGetArrayPointer(impl_->y.get()); }
+const double* DaeIntegrator::yp() const { return N_VGetArrayPointer(impl_->yp.get()); }
+
+void DaeIntegrator::interpolate(double t, double* y_out) const {
+  Impl& m = *impl_;
+  const int flag = IDAGetDky(m.mem.get(), t, 0, m.work.get());
+  if (flag < 0) throw SolverError(flag, t, "dense output outside the last step");
+  std::memcpy(y_out, N_VGetArrayPointer(m.work.get()), sizeof(double) * m.n);
+}
+
+std::vector<int> DaeIntegrator::roots_found() const {
+  std::vector<int> r(std::max(0, impl_->nroots), 0);
+  if (!r.empty()) IDAGetRootInfo(impl_->mem.get(), r.data());
+  return r;
+}
+
+long DaeIntegrator::num_steps() const {
+  long n = 0;
+  IDAGetNumSteps(impl_->mem.get(), &n);
+  return n;
+}
+
+long DaeIntegrator::num_residual_evals() const {
+  long n = 0;
+  IDAGetNumResEvals(impl_->mem.get(), &n);
+  return n;
+}
+
+}  // namespace packlife

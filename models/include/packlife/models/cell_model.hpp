@@ -1,0 +1,85 @@
+#pragma once
+/// @file cell_model.hpp
+/// Cell models as DAE systems for IDA, picked by name through a small registry ("spm", "spme").
+/// Unknowns of every model end with [..., T (lumped thermal only), q (discharge capacity, A h), I];
+/// current I is positive on discharge and is an algebraic unknown fixed by the control equation
+/// (current, voltage or power), so every step type uses the same DAE.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "packlife/core/dae.hpp"
+#include "packlife/models/esoh.hpp"
+#include "packlife/models/parameters.hpp"
+
+namespace packlife {
+
+enum class Thermal { Isothermal, Lumped };
+enum class Control { Current, Voltage, Power };
+
+/// Run-time model options; every default lives here (no compile-time physics switches).
+struct ModelOptions {
+  Thermal thermal = Thermal::Isothermal;
+  double ambient_K = 298.15;         ///< ambient (and, for isothermal runs, cell) temperature
+  int particle_cells = 30;           ///< finite volumes per particle radius
+  int electrolyte_cells = 20;        ///< finite volumes per region (negative, separator, positive)
+  double rtol = 1e-6;                ///< IDA relative tolerance
+};
+
+/// What a model reports about a state.
+struct CellOutputs {
+  double voltage_V, current_A, temperature_K, discharge_capacity_Ah, soc, heat_W;
+  double negative_surface_stoichiometry, positive_surface_stoichiometry;
+};
+
+/// A root function: quantity(y) - threshold, active in the given direction.
+struct Event {
+  enum class Quantity { Voltage, CurrentMagnitude, Soc, NegativeSurfaceStoichiometry, PositiveSurfaceStoichiometry };
+  Quantity quantity;
+  double threshold;
+  int direction;       ///< -1: stop when falling through, +1: when rising through
+  std::string reason;  ///< why the step ends when this fires
+};
+
+class CellModel : public DaeSystem {
+ public:
+  virtual std::string name() const = 0;
+  virtual const ParameterSet& parameters() const = 0;
+  virtual const ModelOptions& options() const = 0;
+  virtual const ElectrodeBalance& balance() const = 0;
+  /// State at rest with uniform concentrations at `soc` and temperature T (I = 0, q = 0).
+  virtual std::vector<double> initial_state(double soc, double T_K) const = 0;
+  virtual void set_control(Control c, double value) = 0;
+  virtual Control control() const = 0;
+  virtual double control_value() const = 0;
+  /// Makes (y, yp) consistent at time t: solves the control equation for I and sets y' = f(y).
+  virtual void consistent_init(double t, double* y, double* yp) = 0;
+  virtual CellOutputs outputs(const double* y) const = 0;
+  /// Lithium held in the particles and in the electrolyte [mol].
+  virtual double particle_lithium_mol(const double* y) const = 0;
+  virtual double electrolyte_lithium_mol(const double* y) const = 0;
+  /// Absolute tolerances per unknown for IDA.
+  virtual std::vector<double> absolute_tolerances() const = 0;
+  virtual std::vector<std::string> unknown_names() const = 0;
+
+  void set_events(std::vector<Event> ev) { events_ = std::move(ev); }
+  const std::vector<Event>& events() const { return events_; }
+  double event_quantity(const Event& e, const CellOutputs& o) const;
+  int num_roots() const override { return static_cast<int>(events_.size()); }
+  void roots(double t, const double* y, const double* yp, double* g) override;
+
+ protected:
+  std::vector<Event> events_;
+};
+
+using ModelFactory = std::function<std::unique_ptr<CellModel>(const ParameterSet&, const ModelOptions&)>;
+
+/// Registers a model under a name (lower case). Built-in: "spm", "spme".
+void register_model(const std::string& name, const std::string& description, ModelFactory f);
+/// Creates a model by name; throws InputError listing the known names when it is unknown.
+std::unique_ptr<CellModel> make_model(const std::string& name, const ParameterSet& p, const ModelOptions& o);
+/// Registered names with their one-line descriptions.
+std::vector<std::pair<std::string, std::string>> model_names();
+
+}  // namespace packlife

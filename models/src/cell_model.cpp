@@ -1,0 +1,78 @@
+#include "packlife/models/cell_model.hpp"
+
+#include <cmath>
+#include <map>
+#include <mutex>
+
+#include "packlife/core/error.hpp"
+
+namespace packlife {
+
+double CellModel::event_quantity(const Event& e, const CellOutputs& o) const {
+  switch (e.quantity) {
+    case Event::Quantity::Voltage: return o.voltage_V;
+    case Event::Quantity::CurrentMagnitude: return std::abs(o.current_A);
+    case Event::Quantity::Soc: return o.soc;
+    case Event::Quantity::NegativeSurfaceStoichiometry: return o.negative_surface_stoichiometry;
+    case Event::Quantity::PositiveSurfaceStoichiometry: return o.positive_surface_stoichiometry;
+  }
+  return 0.0;
+}
+
+void CellModel::roots(double, const double* y, const double*, double* g) {
+  const CellOutputs o = outputs(y);
+  for (size_t k = 0; k < events_.size(); ++k) g[k] = event_quantity(events_[k], o) - events_[k].threshold;
+}
+
+namespace {
+struct Entry {
+  std::string description;
+  ModelFactory factory;
+};
+std::map<std::string, Entry>& registry() {
+  static std::map<std::string, Entry> r;
+  return r;
+}
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace
+
+void register_builtin_models();  // spm.cpp
+
+void register_model(const std::string& name, const std::string& description, ModelFactory f) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  registry()[name] = Entry{description, std::move(f)};
+}
+
+static void ensure_builtins() {
+  static std::once_flag once;
+  std::call_once(once, register_builtin_models);
+}
+
+std::unique_ptr<CellModel> make_model(const std::string& name, const ParameterSet& p, const ModelOptions& o) {
+  ensure_builtins();
+  ModelFactory f;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    auto it = registry().find(name);
+    if (it == registry().end()) {
+      std::string known;
+      for (const auto& [n, e] : registry()) known += (known.empty() ? "" : ", ") + n;
+      throw InputError(fmt::format("unknown model '{}'; known models: {}", name, known));
+    }
+    f = it->second.factory;
+  }
+  return f(p, o);
+}
+
+std::vector<std::pair<std::string, std::string>> model_names() {
+  ensure_builtins();
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  std::vector<std::pair<std::string, std::string>> v;
+  for (const auto& [n, e] : registry()) v.emplace_back(n, e.description);
+  return v;
+}
+
+}  // namespace packlife

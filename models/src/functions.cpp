@@ -1,0 +1,142 @@
+#include "packlife/models/functions.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace packlife {
+
+namespace {
+using std::cosh;
+using std::exp;
+using std::pow;
+using std::tanh;
+
+double sech2(double x) {
+  const double c = std::cosh(x);
+  return 1.0 / (c * c);
+}
+AD sech2(const AD& x) {
+  const AD c = cosh(x);
+  return 1.0 / (c * c);
+}
+
+/// Graphite-SiOx OCP of the LG M50, fit of Chen et al. (2020), J. Electrochem. Soc. 167 080534, Eq. 8.
+template <class S>
+S ocp_graphite_chen2020(const S& x) {
+  return 1.9793 * exp(-39.3631 * x) + 0.2482 - 0.0909 * tanh(29.8538 * (x - 0.1234)) -
+         0.04478 * tanh(14.9159 * (x - 0.2769)) - 0.0205 * tanh(30.4444 * (x - 0.6103));
+}
+
+/// NMC811 OCP of the LG M50, fit of Chen et al. (2020), J. Electrochem. Soc. 167 080534, Eq. 9.
+template <class S>
+S ocp_nmc811_chen2020(const S& y) {
+  return -0.8090 * y + 4.4875 - 0.0428 * tanh(18.5138 * (y - 0.5542)) -
+         17.7326 * tanh(15.7890 * (y - 0.3117)) + 17.5842 * tanh(15.9308 * (y - 0.3120));
+}
+
+/// MCMB 2528 graphite OCP, fit distributed with Dualfoil (Doyle & Newman; used by Marquis et al. 2019).
+template <class S>
+S ocp_graphite_mcmb2528_dualfoil(const S& x) {
+  return 0.194 + 1.5 * exp(-120.0 * x) + 0.0351 * tanh((x - 0.286) / 0.083) -
+         0.0045 * tanh((x - 0.849) / 0.119) - 0.035 * tanh((x - 0.9233) / 0.05) -
+         0.0147 * tanh((x - 0.5) / 0.034) - 0.102 * tanh((x - 0.194) / 0.142) -
+         0.022 * tanh((x - 0.9) / 0.0164) - 0.011 * tanh((x - 0.124) / 0.0226) +
+         0.0155 * tanh((x - 0.105) / 0.029);
+}
+
+/// LiCoO2 OCP, fit distributed with Dualfoil (stretch factor 1.062; used by Marquis et al. 2019).
+template <class S>
+S ocp_lico2_dualfoil(const S& y0) {
+  const S y = 1.062 * y0;
+  return 2.16216 + 0.07645 * tanh(30.834 - 54.4806 * y) + 2.1581 * tanh(52.294 - 50.294 * y) -
+         0.14169 * tanh(11.0923 - 19.8543 * y) + 0.2051 * tanh(1.4684 - 5.4888 * y) +
+         0.2531 * tanh((-y + 0.56478) / 0.1316) - 0.02167 * tanh((y - 0.525) / 0.006);
+}
+
+/// Graphite entropic coefficient dU/dT [V/K] from Moura's fastDFN (as used with Marquis2019).
+template <class S>
+S dudt_graphite_moura2016(const S& x) {
+  const double cmax = 24983.2619938437;
+  return -1.5 * (120.0 / cmax) * exp(-120.0 * x) + (0.0351 / (0.083 * cmax)) * sech2((x - 0.286) / 0.083) -
+         (0.0045 / (0.119 * cmax)) * sech2((x - 0.849) / 0.119) -
+         (0.035 / (0.05 * cmax)) * sech2((x - 0.9233) / 0.05) -
+         (0.0147 / (0.034 * cmax)) * sech2((x - 0.5) / 0.034) -
+         (0.102 / (0.142 * cmax)) * sech2((x - 0.194) / 0.142) -
+         (0.022 / (0.0164 * cmax)) * sech2((x - 0.9) / 0.0164) -
+         (0.011 / (0.0226 * cmax)) * sech2((x - 0.124) / 0.0226) +
+         (0.0155 / (0.029 * cmax)) * sech2((x - 0.105) / 0.029);
+}
+
+/// LiCoO2 entropic coefficient dU/dT [V/K] from Moura's fastDFN (as used with Marquis2019).
+template <class S>
+S dudt_lico2_moura2016(const S& y0) {
+  const S y = 1.062 * y0;
+  const double cmax = 51217.9257309275;
+  return 0.07645 * (-54.4806 / cmax) * sech2(30.834 - 54.4806 * y) +
+         2.1581 * (-50.294 / cmax) * sech2(52.294 - 50.294 * y) +
+         0.14169 * (19.854 / cmax) * sech2(11.0923 - 19.8543 * y) -
+         0.2051 * (5.4888 / cmax) * sech2(1.4684 - 5.4888 * y) -
+         (0.2531 / 0.1316 / cmax) * sech2((-y + 0.56478) / 0.1316) -
+         (0.02167 / 0.006 / cmax) * sech2((y - 0.525) / 0.006);
+}
+
+/// LiPF6 in EC:EMC (3:7) diffusivity [m2/s], Nyman et al. (2008) Electrochim. Acta 53 6356.
+template <class S>
+S diffusivity_nyman2008(const S& c) {
+  const S m = c / 1000.0;
+  return 8.794e-11 * m * m - 3.972e-10 * m + 4.862e-10;
+}
+
+/// LiPF6 in EC:EMC (3:7) conductivity [S/m], Nyman et al. (2008) Electrochim. Acta 53 6356.
+template <class S>
+S conductivity_nyman2008(const S& c) {
+  const S m = c / 1000.0;
+  using std::sqrt;
+  return 0.1297 * m * m * m - 2.51 * m * sqrt(m) + 3.329 * m;
+}
+
+/// LiPF6 in EC:DMC diffusivity at 25 C [m2/s], Capiglia et al. (1999) J. Power Sources 81 859 (Dualfoil fit).
+template <class S>
+S diffusivity_capiglia1999(const S& c) {
+  return 5.34e-10 * exp(-0.65 * c / 1000.0);
+}
+
+/// LiPF6 in EC:DMC conductivity at 25 C [S/m], Capiglia et al. (1999) (Dualfoil fit).
+template <class S>
+S conductivity_capiglia1999(const S& c) {
+  const S m = c / 1000.0;
+  return 0.0911 + 1.9101 * m - 1.052 * m * m + 0.1554 * m * m * m;
+}
+
+#define PACKLIFE_FN(name, arg, unit, cite, fn) \
+  NamedFunction { name, arg, unit, cite, &fn<double>, &fn<AD> }
+
+const std::vector<NamedFunction> kFunctions = {
+    PACKLIFE_FN("chen2020_graphite_ocp", "stoichiometry", "V", "Chen2020", ocp_graphite_chen2020),
+    PACKLIFE_FN("chen2020_nmc811_ocp", "stoichiometry", "V", "Chen2020", ocp_nmc811_chen2020),
+    PACKLIFE_FN("dualfoil_graphite_mcmb2528_ocp", "stoichiometry", "V", "Dualfoil1998", ocp_graphite_mcmb2528_dualfoil),
+    PACKLIFE_FN("dualfoil_lico2_ocp", "stoichiometry", "V", "Dualfoil1998", ocp_lico2_dualfoil),
+    PACKLIFE_FN("moura2016_graphite_entropic", "stoichiometry", "V/K", "Moura2016", dudt_graphite_moura2016),
+    PACKLIFE_FN("moura2016_lico2_entropic", "stoichiometry", "V/K", "Moura2016", dudt_lico2_moura2016),
+    PACKLIFE_FN("nyman2008_diffusivity", "concentration_mol_m3", "m2/s", "Nyman2008", diffusivity_nyman2008),
+    PACKLIFE_FN("nyman2008_conductivity", "concentration_mol_m3", "S/m", "Nyman2008", conductivity_nyman2008),
+    PACKLIFE_FN("capiglia1999_diffusivity", "concentration_mol_m3", "m2/s", "Capiglia1999", diffusivity_capiglia1999),
+    PACKLIFE_FN("capiglia1999_conductivity", "concentration_mol_m3", "S/m", "Capiglia1999", conductivity_capiglia1999),
+};
+#undef PACKLIFE_FN
+}  // namespace
+
+const NamedFunction* find_function(const std::string& name) {
+  for (const auto& f : kFunctions)
+    if (name == f.name) return &f;
+  return nullptr;
+}
+
+const std::vector<NamedFunction>& all_functions() { return kFunctions; }
+
+std::string ScalarFunction::describe() const {
+  return fn ? std::string(fn->name) : fmt::format("{}", constant);
+}
+
+}  // namespace packlife

@@ -1,0 +1,620 @@
+/// @file spm.cpp
+/// Single particle model (SPM) and single particle model with electrolyte (SPMe), in the
+/// formulation of Marquis et al. (2019), J. Electrochem. Soc. 166 A3693, sharing one
+/// finite-volume discretisation. Equations are listed in docs/models.md.
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "packlife/core/error.hpp"
+#include "packlife/models/cell_model.hpp"
+
+namespace packlife {
+
+namespace {
+
+/// Finite volumes on a uniform radial mesh of one representative particle.
+struct ParticleMesh {
+  int offset = 0, N = 0;
+  double R = 0, dr = 0;
+  std::vector<double> face_area;  ///< r^2 at the N-1 internal faces
+  std::vector<double> volume;     ///< (r_out^3 - r_in^3)/3 for each shell (sum R^3/3)
+  void build(int off, int n, double radius) {
+    offset = off;
+    N = n;
+    R = radius;
+    dr = R / N;
+    face_area.resize(N - 1);
+    volume.resize(N);
+    for (int i = 0; i < N - 1; ++i) face_area[i] = std::pow((i + 1) * dr, 2);
+    for (int i = 0; i < N; ++i) volume[i] = (std::pow((i + 1) * dr, 3) - std::pow(i * dr, 3)) / 3.0;
+  }
+};
+
+/// Electrode constants used in the residual.
+struct ElectrodeConst {
+  double cmax, L, a, k0, Ek, D0, ED, sign;  ///< sign: +1 negative, -1 positive (j = sign I /(A a L))
+  double djdI;                              ///< dj/dI [1/m2]
+};
+
+class SingleParticleModel final : public CellModel {
+ public:
+  SingleParticleModel(const ParameterSet& p, const ModelOptions& o, bool electrolyte)
+      : p_(p), o_(o), electrolyte_(electrolyte) {
+    if (o_.particle_cells < 3) throw InputError("particle mesh needs at least 3 cells");
+    if (electrolyte_ && o_.electrolyte_cells < 2) throw InputError("electrolyte mesh needs at least 2 cells per region");
+    if (!(o_.ambient_K > 150 && o_.ambient_K < 450))
+      throw InputError(fmt::format("ambient temperature {:.2f} K is outside the supported range (150 to 450 K)", o_.ambient_K));
+    eb_ = electrode_balance(p_, p_.cell.reference_temperature_K);
+    area_ = p_.cell.electrode_area_m2();
+    Tref_ = p_.cell.reference_temperature_K;
+    int off = 0;
+    pn_.build(off, o_.particle_cells, p_.negative.particle_radius_m);
+    off += pn_.N;
+    pp_.build(off, o_.particle_cells, p_.positive.particle_radius_m);
+    off += pp_.N;
+    auto ec = [&](const ElectrodeParameters& e, double sign) {
+      ElectrodeConst c{e.max_concentration_mol_m3, e.thickness_m, e.surface_area_per_volume(),
+                       e.exchange_current_coefficient, e.exchange_current_activation_J_mol,
+                       e.diffusivity_m2_s, e.diffusivity_activation_J_mol, sign, 0.0};
+      c.djdI = sign / (area_ * c.a * c.L);
+      return c;
+    };
+    en_ = ec(p_.negative, +1.0);
+    ep_ = ec(p_.positive, -1.0);
+    if (electrolyte_) {
+      iE_ = off;
+      build_electrolyte_mesh();
+      off += Nx_;
+    }
+    if (o_.thermal == Thermal::Lumped) iT_ = off++;
+    iQ_ = off++;
+    iI_ = off++;
+    n_ = off;
+    sigma_n_eff_ = p_.negative.conductivity_S_m * std::pow(1.0 - p_.negative.porosity, p_.negative.bruggeman_electrode);
+    sigma_p_eff_ = p_.positive.conductivity_S_m * std::pow(1.0 - p_.positive.porosity, p_.positive.bruggeman_electrode);
+    tor_n_ = std::pow(p_.negative.porosity, p_.negative.bruggeman_electrolyte);
+    tor_s_ = std::pow(p_.separator.porosity, p_.separator.bruggeman_electrolyte);
+    tor_p_ = std::pow(p_.positive.porosity, p_.positive.bruggeman_electrolyte);
+    heat_capacity_ = p_.volumetric_heat_capacity();
+    build_pattern();
+  }
+
+  std::string name() const override { return electrolyte_ ? "spme" : "spm"; }
+  const ParameterSet& parameters() const override { return p_; }
+  const ModelOptions& options() const override { return o_; }
+  const ElectrodeBalance& balance() const override { return eb_; }
+  int size() const override { return n_; }
+  const SparsityPattern& jacobian_pattern() const override { return pattern_; }
+  void set_control(Control c, double v) override { control_ = c; control_value_ = v; }
+  Control control() const override { return control_; }
+  double control_value() const override { return control_value_; }
+
+  void differential_ids(double* id) const override {
+    for (int i = 0; i < n_; ++i) id[i] = 1.0;
+    id[iI_] = 0.0;
+  }
+
+  std::vector<std::string> unknown_names() const override {
+    std::vector<std::string> v;
+    for (int i = 0; i < pn_.N; ++i) v.push_back(fmt::format("c_s_n[{}]", i));
+    for (int i = 0; i < pp_.N; ++i) v.push_back(fmt::format("c_s_p[{}]", i));
+    for (int i = 0; i < Nx_; ++i) v.push_back(fmt::format("c_e[{}]", i));
+    if (iT_ >= 0) v.push_back("T");
+    v.push_back("q");
+    v.push_back("I");
+    return v;
+  }
+
+  std::vector<double> absolute_tolerances() const override {
+    std::vector<double> a(n_);
+    for (int i = 0; i < pn_.N; ++i) a[pn_.offset + i] = 1e-6 * en_.cmax;
+    for (int i = 0; i < pp_.N; ++i) a[pp_.offset + i] = 1e-6 * ep_.cmax;
+    for (int i = 0; i < Nx_; ++i) a[iE_ + i] = 1e-6 * p_.electrolyte.initial_concentration_mol_m3;
+    if (iT_ >= 0) a[iT_] = 1e-5;
+    a[iQ_] = 1e-9 * p_.cell.nominal_capacity_Ah;
+    a[iI_] = 1e-8 * p_.cell.nominal_capacity_Ah;
+    return a;
+  }
+
+  std::vector<double> initial_state(double soc, double T_K) const override {
+    if (!(soc >= 0.0 && soc <= 1.0)) throw InputError(fmt::format("initial SOC {} must be between 0 and 1", soc));
+    std::vector<double> y(n_, 0.0);
+    const double cn = eb_.x_at(soc) * en_.cmax, cp = eb_.y_at(soc) * ep_.cmax;
+    for (int i = 0; i < pn_.N; ++i) y[pn_.offset + i] = cn;
+    for (int i = 0; i < pp_.N; ++i) y[pp_.offset + i] = cp;
+    for (int i = 0; i < Nx_; ++i) y[iE_ + i] = p_.electrolyte.initial_concentration_mol_m3;
+    if (iT_ >= 0) y[iT_] = T_K;
+    return y;
+  }
+
+  double temperature(const double* y) const { return iT_ >= 0 ? y[iT_] : o_.ambient_K; }
+
+  /// Terminal inputs z = [cs_n, cs_p, T, I, ce_av, ce_n, ce_p, <ln ce>_n, <ln ce>_p].
+  std::array<double, kTerminalInputs> terminal_inputs(const double* y) const {
+    std::array<double, kTerminalInputs> z{};
+    const double T = temperature(y), I = y[iI_];
+    z[0] = surface_concentration(pn_, en_, y, I, T);
+    z[1] = surface_concentration(pp_, ep_, y, I, T);
+    z[2] = T;
+    z[3] = I;
+    if (electrolyte_) {
+      double sav = 0, sn = 0, sp = 0, ln_n = 0, ln_p = 0;
+      for (int i = 0; i < Nx_; ++i) {
+        const double c = y[iE_ + i], h = h_[i];
+        sav += c * h;
+        if (region_[i] == 0) { sn += c * h; ln_n += std::log(c) * h; }
+        if (region_[i] == 2) { sp += c * h; ln_p += std::log(c) * h; }
+      }
+      z[4] = sav / Lx_;
+      z[5] = sn / p_.negative.thickness_m;
+      z[6] = sp / p_.positive.thickness_m;
+      z[7] = ln_n / p_.negative.thickness_m;
+      z[8] = ln_p / p_.positive.thickness_m;
+    } else {
+      const double ce = p_.electrolyte.initial_concentration_mol_m3;
+      z[4] = z[5] = z[6] = ce;
+      z[7] = z[8] = std::log(ce);
+    }
+    return z;
+  }
+
+  /// Terminal voltage and heat generation from the terminal inputs (generic in the scalar type so
+  /// that the Jacobian comes from forward automatic differentiation).
+  template <class S>
+  void terminal(const std::array<S, kTerminalInputs>& z, S& V, S& Q, S* eta = nullptr) const {
+    using std::exp;
+    using std::sqrt;
+    const S& csn = z[0];
+    const S& csp = z[1];
+    const S& T = z[2];
+    const S& I = z[3];
+    const S xn = csn / en_.cmax, yp = csp / ep_.cmax;
+    const S dUn = p_.negative.entropic_V_K(xn), dUp = p_.positive.entropic_V_K(yp);
+    const S Un = p_.negative.ocp_V(xn) + (T - Tref_) * dUn;
+    const S Up = p_.positive.ocp_V(yp) + (T - Tref_) * dUp;
+    const S RT_F = kGasConstant * T / kFaraday;
+    // Exchange current densities (symmetric Butler-Volmer, alpha = 0.5), Arrhenius in T.
+    const S j0n = en_.k0 * exp(en_.Ek / kGasConstant * (1.0 / Tref_ - 1.0 / T)) * sqrt(z[5]) * sqrt(csn) *
+                  sqrt(en_.cmax - csn);
+    const S j0p = ep_.k0 * exp(ep_.Ek / kGasConstant * (1.0 / Tref_ - 1.0 / T)) * sqrt(z[6]) * sqrt(csp) *
+                  sqrt(ep_.cmax - csp);
+    const S jn = I * en_.djdI, jp = I * ep_.djdI;
+    const S eta_n = 2.0 * RT_F * asinh_s(jn / (2.0 * j0n));
+    const S eta_p = 2.0 * RT_F * asinh_s(jp / (2.0 * j0p));
+    V = Up - Un + eta_p - eta_n;
+    Q = I * (eta_n - eta_p) + I * T * (dUn - dUp);
+    if (eta) { eta[0] = eta_n; eta[1] = eta_p; }
+    if (electrolyte_) {
+      // Composite electrolyte potential of Marquis et al. (2019): conductivity at the mean
+      // concentration, concentration overpotential from the x-averaged log-concentrations.
+      const S kappa = p_.electrolyte.conductivity_S_m(z[4]) *
+                      exp(p_.electrolyte.conductivity_activation_J_mol / kGasConstant * (1.0 / Tref_ - 1.0 / T));
+      const S i = I / area_;
+      const S dphi_e = -i * (p_.negative.thickness_m / (3.0 * kappa * tor_n_) +
+                             p_.separator.thickness_m / (kappa * tor_s_) +
+                             p_.positive.thickness_m / (3.0 * kappa * tor_p_));
+      const S eta_c = 2.0 * (1.0 - p_.electrolyte.transference_number) * p_.electrolyte.thermodynamic_factor *
+                      RT_F * (z[8] - z[7]);
+      const S dphi_s = -i * (p_.negative.thickness_m / (3.0 * sigma_n_eff_) +
+                             p_.positive.thickness_m / (3.0 * sigma_p_eff_));
+      V = V + eta_c + dphi_e + dphi_s;
+      Q = Q - I * (eta_c + dphi_e + dphi_s);
+    }
+  }
+
+  CellOutputs outputs(const double* y) const override {
+    const auto z = terminal_inputs(y);
+    double V = 0, Q = 0;
+    terminal(z, V, Q);
+    CellOutputs o{};
+    o.voltage_V = V;
+    o.current_A = y[iI_];
+    o.temperature_K = z[2];
+    o.discharge_capacity_Ah = y[iQ_];
+    o.heat_W = Q;
+    o.negative_surface_stoichiometry = z[0] / en_.cmax;
+    o.positive_surface_stoichiometry = z[1] / ep_.cmax;
+    double s = 0;
+    for (int i = 0; i < pn_.N; ++i) s += y[pn_.offset + i] * pn_.volume[i];
+    const double x_avg = s / (std::pow(pn_.R, 3) / 3.0) / en_.cmax;
+    o.soc = (x_avg - eb_.x0) / (eb_.x100 - eb_.x0);
+    return o;
+  }
+
+  double particle_lithium_mol(const double* y) const override {
+    auto content = [&](const ParticleMesh& m, const ElectrodeParameters& e) {
+      double s = 0;
+      for (int i = 0; i < m.N; ++i) s += y[m.offset + i] * m.volume[i];
+      return s / (std::pow(m.R, 3) / 3.0) * e.active_material_fraction * e.thickness_m * area_;
+    };
+    return content(pn_, p_.negative) + content(pp_, p_.positive);
+  }
+
+  double electrolyte_lithium_mol(const double* y) const override {
+    if (!electrolyte_)
+      return p_.electrolyte.initial_concentration_mol_m3 * area_ *
+             (p_.negative.porosity * p_.negative.thickness_m + p_.separator.porosity * p_.separator.thickness_m +
+              p_.positive.porosity * p_.positive.thickness_m);
+    double s = 0;
+    for (int i = 0; i < Nx_; ++i) s += eps_[i] * y[iE_ + i] * h_[i];
+    return s * area_;
+  }
+
+  void residual(double t, const double* y, const double* yp, double* F) override {
+    const double T = temperature(y), I = y[iI_];
+    if (!(T > 100.0 && T < 1000.0)) throw RecoverableError("temperature {} K out of range", T);
+    particle_residual(pn_, en_, y, yp, F, I, T);
+    particle_residual(pp_, ep_, y, yp, F, I, T);
+    if (electrolyte_) electrolyte_residual(y, yp, F, I, T);
+    const auto z = terminal_inputs(y);
+    check_domain(z);
+    double V = 0, Q = 0;
+    terminal(z, V, Q);
+    if (iT_ >= 0) F[iT_] = yp[iT_] - thermal_rhs(Q, T);
+    F[iQ_] = yp[iQ_] - I / 3600.0;
+    switch (control_) {
+      case Control::Current: F[iI_] = I - control_value_; break;
+      case Control::Voltage: F[iI_] = V - control_value_; break;
+      case Control::Power: F[iI_] = I * V - control_value_; break;
+    }
+  }
+
+  void jacobian(double t, double cj, const double* y, const double* yp, SparseJacobian& J) override {
+    const double T = temperature(y), I = y[iI_];
+    particle_jacobian(pn_, en_, y, J, cj, I, T);
+    particle_jacobian(pp_, ep_, y, J, cj, I, T);
+    if (electrolyte_) electrolyte_jacobian(y, J, cj, I, T);
+    // Terminal relations by forward AD over the terminal inputs, chained to the unknowns.
+    const auto zd = terminal_inputs(y);
+    check_domain(zd);
+    std::array<AD, kTerminalInputs> z;
+    for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], kTerminalInputs, k);
+    AD V, Q;
+    terminal(z, V, Q);
+    const auto chain = terminal_chain(y, I, T);  // (column, k, dz_k/dy_col)
+    auto add_row = [&](int row, const ADVec& dout, double scale) {
+      for (const auto& [col, k, d] : chain) J.add(row, col, scale * dout[k] * d);
+    };
+    if (iT_ >= 0) {
+      const double C = heat_capacity_ * area_ * p_.stack_thickness_m();
+      J.add(iT_, iT_, cj + cooling_rate());
+      add_row(iT_, Q.derivatives(), -1.0 / C);
+    }
+    J.add(iQ_, iQ_, cj);
+    J.add(iQ_, iI_, -1.0 / 3600.0);
+    switch (control_) {
+      case Control::Current: J.add(iI_, iI_, 1.0); break;
+      case Control::Voltage: add_row(iI_, V.derivatives(), 1.0); break;
+      case Control::Power:
+        add_row(iI_, V.derivatives(), I);
+        J.add(iI_, iI_, V.value());
+        break;
+    }
+  }
+
+  void consistent_init(double t, double* y, double* yp) override {
+    switch (control_) {
+      case Control::Current: y[iI_] = control_value_; break;
+      case Control::Voltage:
+      case Control::Power: solve_control(y); break;
+    }
+    std::vector<double> zero(n_, 0.0);
+    residual(t, y, zero.data(), yp);
+    for (int i = 0; i < n_; ++i) yp[i] = -yp[i];
+    yp[iI_] = 0.0;
+  }
+
+ private:
+  // ---------------------------------------------------------------- particles
+  /// Surface concentration from the two outer cells and the flux condition
+  /// -D dc/dr = j/F at r = R (quadratic reconstruction, third-order accurate).
+  double surface_concentration(const ParticleMesh& m, const ElectrodeConst& e, const double* y, double I,
+                               double T) const {
+    const double D = e.D0 * arrhenius(e.ED, Tref_, T);
+    const double g = -(I * e.djdI) / (kFaraday * D);
+    const double* c = y + m.offset;
+    return (9.0 * c[m.N - 1] - c[m.N - 2]) / 8.0 + 0.375 * g * m.dr;
+  }
+
+  void particle_residual(const ParticleMesh& m, const ElectrodeConst& e, const double* y, const double* yp,
+                         double* F, double I, double T) const {
+    const double D = e.D0 * arrhenius(e.ED, Tref_, T);
+    const double* c = y + m.offset;
+    double flux_in = 0.0;  // r^2 D dc/dr at the inner face
+    for (int i = 0; i < m.N; ++i) {
+      const double flux_out = (i < m.N - 1) ? m.face_area[i] * D * (c[i + 1] - c[i]) / m.dr
+                                            : -m.R * m.R * (I * e.djdI) / kFaraday;
+      F[m.offset + i] = yp[m.offset + i] - (flux_out - flux_in) / m.volume[i];
+      flux_in = flux_out;
+    }
+  }
+
+  void particle_jacobian(const ParticleMesh& m, const ElectrodeConst& e, const double* y, SparseJacobian& J,
+                         double cj, double I, double T) const {
+    const double D = e.D0 * arrhenius(e.ED, Tref_, T);
+    const double dlnD_dT = e.ED / (kGasConstant * T * T);
+    const double* c = y + m.offset;
+    for (int i = 0; i < m.N; ++i) {
+      const int r = m.offset + i;
+      J.add(r, r, cj);
+      double diff = 0.0;  // diffusive part of the right-hand side (scales with D)
+      if (i < m.N - 1) {
+        const double k = m.face_area[i] * D / (m.dr * m.volume[i]);
+        J.add(r, r + 1, -k);
+        J.add(r, r, k);
+        diff += k * (c[i + 1] - c[i]);
+      }
+      if (i > 0) {
+        const double k = m.face_area[i - 1] * D / (m.dr * m.volume[i]);
+        J.add(r, r - 1, -k);
+        J.add(r, r, k);
+        diff -= k * (c[i] - c[i - 1]);
+      }
+      if (i == m.N - 1) J.add(r, iI_, m.R * m.R * e.djdI / (kFaraday * m.volume[i]));
+      if (iT_ >= 0 && e.ED != 0.0) J.add(r, iT_, -diff * dlnD_dT);
+    }
+  }
+
+  // ---------------------------------------------------------------- electrolyte
+  void build_electrolyte_mesh() {
+    const int n = o_.electrolyte_cells;
+    Nx_ = 3 * n;
+    const double L[3] = {p_.negative.thickness_m, p_.separator.thickness_m, p_.positive.thickness_m};
+    const double eps[3] = {p_.negative.porosity, p_.separator.porosity, p_.positive.porosity};
+    const double b[3] = {p_.negative.bruggeman_electrolyte, p_.separator.bruggeman_electrolyte,
+                         p_.positive.bruggeman_electrolyte};
+    const double t_plus = p_.electrolyte.transference_number;
+    // Source (1 - t+) a j / F per unit current: j = sign I / (A a L)  =>  (1-t+) sign / (F A L).
+    const double src[3] = {(1.0 - t_plus) / (kFaraday * area_ * L[0]), 0.0, -(1.0 - t_plus) / (kFaraday * area_ * L[2])};
+    Lx_ = L[0] + L[1] + L[2];
+    for (int r = 0; r < 3; ++r)
+      for (int i = 0; i < n; ++i) {
+        h_.push_back(L[r] / n);
+        eps_.push_back(eps[r]);
+        tor_.push_back(std::pow(eps[r], b[r]));
+        region_.push_back(r);
+        src_.push_back(src[r]);
+      }
+  }
+
+  /// Effective diffusivity tor * D_e(c) * Arrhenius at each cell and its derivative in c.
+  void electrolyte_diffusivities(const double* c, double T, std::vector<double>& De, std::vector<double>& dDe) const {
+    const double arr = arrhenius(p_.electrolyte.diffusivity_activation_J_mol, Tref_, T);
+    De.resize(Nx_);
+    dDe.resize(Nx_);
+    for (int i = 0; i < Nx_; ++i) {
+      if (p_.electrolyte.diffusivity_m2_s.fn) {
+        const AD a = p_.electrolyte.diffusivity_m2_s(AD(c[i], kTerminalInputs, 0));
+        De[i] = tor_[i] * arr * a.value();
+        dDe[i] = tor_[i] * arr * a.derivatives()[0];
+      } else {
+        De[i] = tor_[i] * arr * p_.electrolyte.diffusivity_m2_s.constant;
+        dDe[i] = 0.0;
+      }
+    }
+  }
+
+  void electrolyte_residual(const double* y, const double* yp, double* F, double I, double T) const {
+    const double* c = y + iE_;
+    for (int i = 0; i < Nx_; ++i)
+      if (!(c[i] > 0.0)) throw RecoverableError("electrolyte depleted (c_e[{}] = {:.3g} mol/m3)", i, c[i]);
+    const double arr = arrhenius(p_.electrolyte.diffusivity_activation_J_mol, Tref_, T);
+    std::vector<double>& De = scratch_;
+    De.resize(Nx_);
+    for (int i = 0; i < Nx_; ++i) De[i] = tor_[i] * arr * p_.electrolyte.diffusivity_m2_s(c[i]);
+    double N_in = 0.0;  // molar flux through the left face (zero at x = 0)
+    for (int i = 0; i < Nx_; ++i) {
+      // Face flux with the series resistance of the two half cells (exact for a jump in porosity).
+      const double N_out = (i < Nx_ - 1) ? -(c[i + 1] - c[i]) / (0.5 * h_[i] / De[i] + 0.5 * h_[i + 1] / De[i + 1]) : 0.0;
+      F[iE_ + i] = yp[iE_ + i] - (-(N_out - N_in) / h_[i] + src_[i] * I) / eps_[i];
+      N_in = N_out;
+    }
+  }
+
+  void electrolyte_jacobian(const double* y, SparseJacobian& J, double cj, double I, double T) const {
+    const double* c = y + iE_;
+    std::vector<double> De, dDe;
+    electrolyte_diffusivities(c, T, De, dDe);
+    const double dlnD_dT = p_.electrolyte.diffusivity_activation_J_mol / (kGasConstant * T * T);
+    for (int i = 0; i < Nx_; ++i) J.add(iE_ + i, iE_ + i, cj);
+    for (int f = 0; f < Nx_ - 1; ++f) {
+      // N = -(c_r - c_l)/Rf, Rf = h_l/(2 De_l) + h_r/(2 De_r)
+      const int l = f, r = f + 1;
+      const double Rf = 0.5 * h_[l] / De[l] + 0.5 * h_[r] / De[r];
+      const double dc = c[r] - c[l];
+      const double N = -dc / Rf;
+      const double dN_dcl = 1.0 / Rf + dc / (Rf * Rf) * (-0.5 * h_[l] * dDe[l] / (De[l] * De[l]));
+      const double dN_dcr = -1.0 / Rf + dc / (Rf * Rf) * (-0.5 * h_[r] * dDe[r] / (De[r] * De[r]));
+      // Cell l loses N (term -N/h_l in its rhs), cell r gains it (+N/h_r).
+      // F = yp - rhs/eps  =>  dF_l/dc = +(dN/dc)/(h_l eps_l), dF_r/dc = -(dN/dc)/(h_r eps_r)
+      J.add(iE_ + l, iE_ + l, dN_dcl / (h_[l] * eps_[l]));
+      J.add(iE_ + l, iE_ + r, dN_dcr / (h_[l] * eps_[l]));
+      J.add(iE_ + r, iE_ + l, -dN_dcl / (h_[r] * eps_[r]));
+      J.add(iE_ + r, iE_ + r, -dN_dcr / (h_[r] * eps_[r]));
+      if (iT_ >= 0 && dlnD_dT != 0.0) {
+        J.add(iE_ + l, iT_, N * dlnD_dT / (h_[l] * eps_[l]));
+        J.add(iE_ + r, iT_, -N * dlnD_dT / (h_[r] * eps_[r]));
+      }
+    }
+    for (int i = 0; i < Nx_; ++i)
+      if (src_[i] != 0.0) J.add(iE_ + i, iI_, -src_[i] / eps_[i]);
+  }
+
+  // ---------------------------------------------------------------- terminal and thermal
+  struct ChainEntry {
+    int col, k;
+    double d;
+  };
+
+  /// Derivatives of the terminal inputs z_k with respect to the unknowns.
+  std::vector<ChainEntry> terminal_chain(const double* y, double I, double T) const {
+    std::vector<ChainEntry> ch;
+    auto surf = [&](const ParticleMesh& m, const ElectrodeConst& e, int k) {
+      const double D = e.D0 * arrhenius(e.ED, Tref_, T);
+      const double g = -(I * e.djdI) / (kFaraday * D);
+      ch.push_back({m.offset + m.N - 1, k, 9.0 / 8.0});
+      ch.push_back({m.offset + m.N - 2, k, -1.0 / 8.0});
+      ch.push_back({iI_, k, -0.375 * m.dr * e.djdI / (kFaraday * D)});
+      if (iT_ >= 0 && e.ED != 0.0) ch.push_back({iT_, k, -0.375 * m.dr * g * e.ED / (kGasConstant * T * T)});
+    };
+    surf(pn_, en_, 0);
+    surf(pp_, ep_, 1);
+    if (iT_ >= 0) ch.push_back({iT_, 2, 1.0});
+    ch.push_back({iI_, 3, 1.0});
+    if (electrolyte_) {
+      for (int i = 0; i < Nx_; ++i) {
+        const int col = iE_ + i;
+        const double c = y[col];
+        ch.push_back({col, 4, h_[i] / Lx_});
+        if (region_[i] == 0) {
+          ch.push_back({col, 5, h_[i] / p_.negative.thickness_m});
+          ch.push_back({col, 7, h_[i] / (p_.negative.thickness_m * c)});
+        } else if (region_[i] == 2) {
+          ch.push_back({col, 6, h_[i] / p_.positive.thickness_m});
+          ch.push_back({col, 8, h_[i] / (p_.positive.thickness_m * c)});
+        }
+      }
+    }
+    return ch;
+  }
+
+  void check_domain(const std::array<double, kTerminalInputs>& z) const {
+    if (!(z[0] > 0.0 && z[0] < en_.cmax))
+      throw RecoverableError("negative particle surface stoichiometry {:.6f} outside (0, 1)", z[0] / en_.cmax);
+    if (!(z[1] > 0.0 && z[1] < ep_.cmax))
+      throw RecoverableError("positive particle surface stoichiometry {:.6f} outside (0, 1)", z[1] / ep_.cmax);
+  }
+
+  /// Newton-Raphson cooling coefficient h A_cool / (rho c_p V_cell) [1/s].
+  double cooling_rate() const {
+    return p_.cell.heat_transfer_coefficient_W_m2K * p_.cell.cooling_area_m2 / (heat_capacity_ * p_.cell.volume_m3);
+  }
+
+  /// Lumped energy balance (Timms et al. 2021, J. Electrochem. Soc. 168 020505):
+  /// rho c_p dT/dt = Q / (A L) - h A_cool (T - T_amb) / V_cell.
+  double thermal_rhs(double Q_W, double T) const {
+    return Q_W / (heat_capacity_ * area_ * p_.stack_thickness_m()) - cooling_rate() * (T - o_.ambient_K);
+  }
+
+  /// Solves the voltage or power control equation for I by safeguarded Newton iterations.
+  void solve_control(double* y) {
+    const double target = control_value_;
+    auto eval = [&](double I, double& f, double& df) {
+      y[iI_] = I;
+      const auto zd = terminal_inputs(y);
+      check_domain(zd);
+      std::array<AD, kTerminalInputs> z;
+      for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], ADVec::Zero());
+      z[3].derivatives()[3] = 1.0;
+      // Surface concentrations move with I through the flux condition.
+      const double T = zd[2];
+      z[0].derivatives()[3] = -0.375 * pn_.dr * en_.djdI / (kFaraday * en_.D0 * arrhenius(en_.ED, Tref_, T));
+      z[1].derivatives()[3] = -0.375 * pp_.dr * ep_.djdI / (kFaraday * ep_.D0 * arrhenius(ep_.ED, Tref_, T));
+      AD V, Q;
+      terminal(z, V, Q);
+      if (control_ == Control::Voltage) {
+        f = V.value() - target;
+        df = V.derivatives()[3];
+      } else {
+        f = I * V.value() - target;
+        df = V.value() + I * V.derivatives()[3];
+      }
+    };
+    double I = (control_ == Control::Power) ? target / std::max(1.0, outputs_voltage_guess(y)) : y[iI_];
+    double f = 0, df = 0;
+    for (int it = 0; it < 100; ++it) {
+      try {
+        eval(I, f, df);
+      } catch (const RecoverableError&) {
+        I *= 0.5;  // stepped outside the stoichiometry window: back off towards rest
+        continue;
+      }
+      if (std::abs(f) < 1e-11 * std::max(1.0, std::abs(target))) { y[iI_] = I; return; }
+      if (!(df != 0.0) || !std::isfinite(df)) break;
+      double dI = -f / df;
+      const double cap = 10.0 * p_.cell.nominal_capacity_Ah;  // at most a 10C change per iteration
+      if (std::abs(dI) > cap) dI = std::copysign(cap, dI);
+      I += dI;
+    }
+    throw Error("could not find the current for {} control at {} {}", control_ == Control::Voltage ? "voltage" : "power",
+                target, control_ == Control::Voltage ? "V" : "W");
+  }
+
+  double outputs_voltage_guess(double* y) const {
+    const double I = y[iI_];
+    y[iI_] = 0.0;
+    const auto z = terminal_inputs(y);
+    double V = 0, Q = 0;
+    terminal(z, V, Q);
+    y[iI_] = I;
+    return V;
+  }
+
+  void build_pattern() {
+    pattern_ = SparsityPattern(n_);
+    auto particle = [&](const ParticleMesh& m) {
+      for (int i = 0; i < m.N; ++i) {
+        const int r = m.offset + i;
+        pattern_.add(r, r);
+        if (i > 0) pattern_.add(r, r - 1);
+        if (i < m.N - 1) pattern_.add(r, r + 1);
+        if (iT_ >= 0) pattern_.add(r, iT_);
+      }
+      pattern_.add(m.offset + m.N - 1, iI_);
+    };
+    particle(pn_);
+    particle(pp_);
+    for (int i = 0; i < Nx_; ++i) {
+      const int r = iE_ + i;
+      pattern_.add(r, r);
+      if (i > 0) pattern_.add(r, r - 1);
+      if (i < Nx_ - 1) pattern_.add(r, r + 1);
+      if (iT_ >= 0) pattern_.add(r, iT_);
+      pattern_.add(r, iI_);
+    }
+    // Rows that depend on the terminal inputs (current/voltage/power control and heat).
+    std::vector<int> cols = {pn_.offset + pn_.N - 1, pn_.offset + pn_.N - 2, pp_.offset + pp_.N - 1,
+                             pp_.offset + pp_.N - 2, iI_};
+    for (int i = 0; i < Nx_; ++i) cols.push_back(iE_ + i);
+    if (iT_ >= 0) cols.push_back(iT_);
+    for (int c : cols) {
+      pattern_.add(iI_, c);
+      if (iT_ >= 0) pattern_.add(iT_, c);
+    }
+    pattern_.add(iQ_, iQ_);
+    pattern_.add(iQ_, iI_);
+    pattern_.finalize();
+  }
+
+  ParameterSet p_;
+  ModelOptions o_;
+  bool electrolyte_;
+  ElectrodeBalance eb_{};
+  double area_ = 0, Tref_ = 298.15, Lx_ = 0;
+  ParticleMesh pn_, pp_;
+  ElectrodeConst en_{}, ep_{};
+  int Nx_ = 0, iE_ = 0, iT_ = -1, iQ_ = 0, iI_ = 0, n_ = 0;
+  std::vector<double> h_, eps_, tor_, src_;
+  std::vector<int> region_;
+  double sigma_n_eff_ = 0, sigma_p_eff_ = 0, tor_n_ = 0, tor_s_ = 0, tor_p_ = 0, heat_capacity_ = 0;
+  Control control_ = Control::Current;
+  double control_value_ = 0.0;
+  SparsityPattern pattern_;
+  mutable std::vector<double> scratch_;  ///< per-cell effective diffusivity (residual work space)
+};
+
+}  // namespace
+
+void register_builtin_models() {
+  register_model("spm", "single particle model (Marquis et al. 2019)",
+                 [](const ParameterSet& p, const ModelOptions& o) {
+                   return std::make_unique<SingleParticleModel>(p, o, false);
+                 });
+  register_model("spme", "single particle model with electrolyte (Marquis et al. 2019)",
+                 [](const ParameterSet& p, const ModelOptions& o) {
+                   return std::make_unique<SingleParticleModel>(p, o, true);
+                 });
+}
+
+}  // namespace packlife
