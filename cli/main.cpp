@@ -125,7 +125,7 @@ int run_simulate(const SimulateArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"packlife: physics of traction battery packs across their whole life"};
+  CLI::App app{"packlife: physics of traction battery packs across their whole life", "packlife"};
   app.set_version_flag("--version", fmt::format("packlife {} ({})", packlife::build::version, packlife::build::git_sha));
   app.require_subcommand(0, 1);
 

@@ -1,1 +1,112 @@
 #include <catch2/catch.hpp>
+
+#include <fstream>
+#include <regex>
+
+#include "helpers.hpp"
+#include "packlife/core/error.hpp"
+
+using namespace packlife;
+
+namespace {
+std::string chen_text() {
+  std::ifstream in(data_dir() + "/parameters/chen2020.yaml");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  const auto k = s.find(from);
+  REQUIRE(k != std::string::npos);
+  return s.replace(k, from.size(), to);
+}
+/// Parses modified text and returns the error message (fails the test if it parses).
+std::string error_of(const std::string& text) {
+  try {
+    parse_parameter_set(text, "bad.yaml");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  FAIL("expected an InputError");
+  return "";
+}
+}  // namespace
+
+TEST_CASE("built-in parameter sets load by name", "[parameters]") {
+  const auto names = builtin_parameter_sets();
+  REQUIRE(std::find(names.begin(), names.end(), "chen2020") != names.end());
+  REQUIRE(std::find(names.begin(), names.end(), "marquis2019") != names.end());
+  const ParameterSet& p = test::chen();
+  CHECK(p.name == "chen2020");
+  CHECK(p.negative.thickness_m == Approx(85.2e-6));
+  CHECK(p.positive.max_concentration_mol_m3 == Approx(63104));
+  CHECK(p.cell.electrode_area_m2() == Approx(0.065 * 1.58));
+  CHECK(p.references.count("Chen2020") == 1);
+  for (const auto& r : p.records) CHECK(p.references.count(r.source) == 1);
+  const ParameterSet m = load_parameter_set("marquis2019");
+  CHECK(m.positive.ocp_V.fn != nullptr);
+  CHECK(m.electrolyte.conductivity_activation_J_mol == Approx(34700));
+}
+
+TEST_CASE("a parameter set loads by path", "[parameters]") {
+  const ParameterSet p = load_parameter_set(data_dir() + "/parameters/chen2020.yaml");
+  CHECK(p.negative.particle_radius_m == Approx(5.86e-6));
+}
+
+TEST_CASE("electrode balance of Chen2020 spans the voltage limits", "[parameters][esoh]") {
+  const ParameterSet& p = test::chen();
+  const ElectrodeBalance eb = electrode_balance(p, 298.15);
+  // About 5.1 Ah between 2.5 and 4.2 V (nameplate 5 Ah), Chen et al. 2020.
+  CHECK(eb.capacity_Ah > 5.05);
+  CHECK(eb.capacity_Ah < 5.25);
+  CHECK(eb.capacity_Ah == Approx(eb.positive_capacity_Ah * (eb.y0 - eb.y100)).epsilon(1e-9));
+  const double T = 298.15;
+  CHECK(electrode_ocp(p.positive, eb.y100, T, T) - electrode_ocp(p.negative, eb.x100, T, T) == Approx(4.2).margin(1e-9));
+  CHECK(electrode_ocp(p.positive, eb.y0, T, T) - electrode_ocp(p.negative, eb.x0, T, T) == Approx(2.5).margin(1e-9));
+  CHECK(eb.x100 > eb.x0);
+  CHECK(eb.y0 > eb.y100);
+}
+
+TEST_CASE("resolved parameter sets re-load to the same values", "[parameters]") {
+  const ParameterSet& p = test::chen();
+  const ParameterSet q = parse_parameter_set(p.to_yaml(), "resolved.yaml");
+  REQUIRE(q.records.size() == p.records.size());
+  for (size_t i = 0; i < p.records.size(); ++i) {
+    CHECK(q.records[i].key == p.records[i].key);
+    CHECK(q.records[i].value == p.records[i].value);
+  }
+  CHECK(q.positive.diffusivity_m2_s == p.positive.diffusivity_m2_s);
+}
+
+TEST_CASE("unknown parameter set names the known ones", "[parameters][errors]") {
+  REQUIRE_THROWS_AS(load_parameter_set("nosuchcell"), InputError);
+  REQUIRE_THROWS_WITH(load_parameter_set("nosuchcell"), Catch::Contains("chen2020"));
+  REQUIRE_THROWS_WITH(load_parameter_set("/nonexistent/cell.yaml"), Catch::Contains("cannot open"));
+}
+
+TEST_CASE("malformed parameter files name file, line and key", "[parameters][errors]") {
+  const std::string t = chen_text();
+  // Line of the entry we damage, to check the reported line.
+  auto line_of = [&](const std::string& needle) {
+    const auto k = t.find(needle);
+    return 1 + std::count(t.begin(), t.begin() + k, '\n');
+  };
+  const long l = line_of("negative.thickness_m:");
+  std::string msg = error_of(replace(t, "{value: 85.2e-6, unit: m", "{value: abc, unit: m"));
+  CHECK_THAT(msg, Catch::Contains(fmt::format("bad.yaml:{}", l)) && Catch::Contains("negative.thickness_m") &&
+                      Catch::Contains("expected a number"));
+  msg = error_of(replace(t, "{value: 85.2e-6, unit: m,", "{value: 85.2e-6, unit: mm,"));
+  CHECK_THAT(msg, Catch::Contains("unit 'mm' where 'm' is expected"));
+  msg = error_of(replace(t, "{value: 85.2e-6, unit: m,", "{value: -85.2e-6, unit: m,"));
+  CHECK_THAT(msg, Catch::Contains("outside the admissible range"));
+  msg = error_of(replace(t, "negative.thickness_m:", "negative.thicknes_m:"));
+  CHECK_THAT(msg, Catch::Contains("negative.thicknes_m") && Catch::Contains("unknown parameter"));
+  msg = error_of(replace(t, "function: chen2020_graphite_ocp", "function: graphite_magic"));
+  CHECK_THAT(msg, Catch::Contains("unknown function 'graphite_magic'"));
+  msg = error_of(replace(t, "unit: m, source: Chen2020}\n  negative.particle_radius_m", "unit: m, source: Nobody}\n  negative.particle_radius_m"));
+  CHECK_THAT(msg, Catch::Contains("source 'Nobody' is not listed"));
+  msg = error_of(replace(t, "  separator.porosity:", "  # separator.porosity:"));
+  CHECK_THAT(msg, Catch::Contains("separator.porosity") && Catch::Contains("required parameter missing"));
+  msg = error_of(replace(t, "parameters:\n", "parameters:\n  cell.volume_m3: [1, 2\n"));
+  CHECK_THAT(msg, Catch::Contains("bad.yaml:") && Catch::Contains("malformed YAML"));
+  msg = error_of(replace(t, "{value: 29866,", "{value: 40000,"));
+  CHECK_THAT(msg, Catch::Contains("below the maximum concentration"));
+}

@@ -93,6 +93,8 @@ struct DaeIntegrator::Impl {
     atol.reset(N_VNew_Serial(n, ctx.get()));
     id.reset(N_VNew_Serial(n, ctx.get()));
     work.reset(N_VNew_Serial(n, ctx.get()));
+    // Fused vector operations: IDAGetDky and the corrector use one pass per linear combination.
+    for (N_Vector v : {y.get(), yp.get(), work.get()}) N_VEnableFusedOps_Serial(v, SUNTRUE);
     if (opt.atol.size() != static_cast<size_t>(n))
       throw Error("DAE absolute tolerance has {} entries for {} unknowns", opt.atol.size(), n);
     std::copy(opt.atol.begin(), opt.atol.end(), N_VGetArrayPointer(atol.get()));

@@ -74,6 +74,16 @@ StepPlan plan_step(const ExperimentStep& s, const CellModel& m) {
   return plan;
 }
 
+/// Cubic Hermite interpolation of the state between two accepted steps (y and y' at both ends):
+/// third-order accurate and far cheaper than IDA's dense output for 1 s sampling.
+void hermite(double t0, const double* y0, const double* yp0, double t1, const double* y1, const double* yp1,
+             double t, int n, double* out) {
+  const double h = t1 - t0;
+  const double s = (t - t0) / h, s2 = s * s, s3 = s2 * s;
+  const double h00 = 2 * s3 - 3 * s2 + 1, h10 = (s3 - 2 * s2 + s) * h, h01 = -2 * s3 + 3 * s2, h11 = (s3 - s2) * h;
+  for (int i = 0; i < n; ++i) out[i] = h00 * y0[i] + h10 * yp0[i] + h01 * y1[i] + h11 * yp1[i];
+}
+
 bool already_met(const Event& e, double q) { return e.direction < 0 ? q <= e.threshold : q >= e.threshold; }
 
 class Recorder {
@@ -161,6 +171,9 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
       const double t_end = t + plan.duration_s;
       integ.set_stop_time(t_end);
       double tg = rec.next_grid(t);
+      // Accepted-step end points for output interpolation.
+      double ta = t;
+      std::vector<double> ya(y), ypa(yp);
       for (;;) {
         DaeIntegrator::Status st;
         try {
@@ -169,9 +182,19 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
           throw SolverError(e.flag(), e.time_s(), fmt::format("cycle {}, step '{}': {}", cycle + 1, s.text, e.what()));
         }
         const double tn = integ.time();
-        for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
-          integ.interpolate(tg, ybuf.data());
-          rec.add(tg, ybuf.data(), step_counter, cycle);
+        if (o.interpolation == OutputInterpolation::Hermite) {
+          for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
+            hermite(ta, ya.data(), ypa.data(), tn, integ.y(), integ.yp(), tg, n, ybuf.data());
+            rec.add(tg, ybuf.data(), step_counter, cycle);
+          }
+          ta = tn;
+          std::copy(integ.y(), integ.y() + n, ya.begin());
+          std::copy(integ.yp(), integ.yp() + n, ypa.begin());
+        } else {
+          for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
+            integ.interpolate(tg, ybuf.data());
+            rec.add(tg, ybuf.data(), step_counter, cycle);
+          }
         }
         if (st == DaeIntegrator::Status::Step) continue;
         t = tn;

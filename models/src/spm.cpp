@@ -106,14 +106,16 @@ class SingleParticleModel final : public CellModel {
     return v;
   }
 
+  /// Absolute tolerances: rtol times the natural scale of each unknown, so that rtol alone sets accuracy.
   std::vector<double> absolute_tolerances() const override {
+    const double r = o_.rtol;
     std::vector<double> a(n_);
-    for (int i = 0; i < pn_.N; ++i) a[pn_.offset + i] = 1e-6 * en_.cmax;
-    for (int i = 0; i < pp_.N; ++i) a[pp_.offset + i] = 1e-6 * ep_.cmax;
-    for (int i = 0; i < Nx_; ++i) a[iE_ + i] = 1e-6 * p_.electrolyte.initial_concentration_mol_m3;
-    if (iT_ >= 0) a[iT_] = 1e-5;
-    a[iQ_] = 1e-9 * p_.cell.nominal_capacity_Ah;
-    a[iI_] = 1e-8 * p_.cell.nominal_capacity_Ah;
+    for (int i = 0; i < pn_.N; ++i) a[pn_.offset + i] = r * en_.cmax;
+    for (int i = 0; i < pp_.N; ++i) a[pp_.offset + i] = r * ep_.cmax;
+    for (int i = 0; i < Nx_; ++i) a[iE_ + i] = r * p_.electrolyte.initial_concentration_mol_m3;
+    if (iT_ >= 0) a[iT_] = r * 10.0;
+    a[iQ_] = r * p_.cell.nominal_capacity_Ah;
+    a[iI_] = r * p_.cell.nominal_capacity_Ah;
     return a;
   }
 

@@ -24,7 +24,7 @@ struct ModelOptions {
   double ambient_K = 298.15;         ///< ambient (and, for isothermal runs, cell) temperature
   int particle_cells = 30;           ///< finite volumes per particle radius
   int electrolyte_cells = 20;        ///< finite volumes per region (negative, separator, positive)
-  double rtol = 1e-6;                ///< IDA relative tolerance
+  double rtol = 1e-5;                ///< IDA relative tolerance (absolute ones scale with it)
 };
 
 /// What a model reports about a state.

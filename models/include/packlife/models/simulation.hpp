@@ -12,7 +12,14 @@
 
 namespace packlife {
 
+/// How sampled outputs between accepted integrator steps are obtained.
+enum class OutputInterpolation {
+  Hermite,  ///< cubic Hermite from y, y' at the step ends (default, fast)
+  Solver,   ///< IDA's own interpolating polynomial (IDAGetDky), for checks
+};
+
 struct SimulationOptions {
+  OutputInterpolation interpolation = OutputInterpolation::Hermite;
   double initial_soc = 1.0;   ///< SOC on the electrode-balance window at t = 0
   double output_dt_s = 1.0;   ///< spacing of the sampled output grid
 };

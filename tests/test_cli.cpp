@@ -1,0 +1,128 @@
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+struct Result {
+  int code;
+  std::string out;
+};
+
+/// Runs the packlife executable with arguments (shell-quoted by the caller), capturing stdout+stderr.
+Result cli(const std::string& args, bool merge_stderr = true) {
+  const std::string cmd = std::string(PACKLIFE_CLI) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+}  // namespace
+
+TEST_CASE("cli: simulate writes CSV and HDF5", "[cli]") {
+  fs::remove("cli_ok.csv");
+  fs::remove("cli_ok.h5");
+  const Result r = cli("simulate --model spm --params chen2020 --experiment 'Discharge at 1C for 60 seconds' "
+                       "--csv cli_ok.csv --out cli_ok.h5 --quiet");
+  CHECK(r.code == 0);
+  CHECK(fs::exists("cli_ok.csv"));
+  CHECK(fs::exists("cli_ok.h5"));
+  CHECK(slurp("cli_ok.csv").rfind("time_s,current_A,voltage_V,temperature_K,discharge_capacity_Ah", 0) == 0);
+  fs::remove("cli_ok.csv");
+  fs::remove("cli_ok.h5");
+}
+
+TEST_CASE("cli: JSON summary of the default experiment", "[cli]") {
+  const Result r = cli("simulate --model spm --json", false);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["steps"].size() == 5);
+  CHECK(j["max_discharge_capacity_Ah"].get<double>() > 4.9);
+  CHECK(j["min_voltage_V"].get<double>() == Approx(2.5).margin(1e-6));
+}
+
+TEST_CASE("cli: bad input exits with code 2, one clear message and no output file", "[cli][errors]") {
+  fs::remove("cli_bad.csv");
+  fs::remove("cli_bad.h5");
+  const std::string outs = " --csv cli_bad.csv --out cli_bad.h5";
+  struct Case {
+    std::string args, expect;
+  };
+  {
+    std::ofstream f("cli_bad_params.yaml");
+    f << slurp(std::string(PACKLIFE_TEST_DIR) + "/../datasets/parameters/chen2020.yaml");
+  }
+  std::string text = slurp("cli_bad_params.yaml");
+  text.replace(text.find("{value: 0.75,"), 13, "{value: lots,");
+  std::ofstream("cli_bad_params.yaml") << text;
+  const std::vector<Case> cases = {
+      {"simulate --model dfx", "unknown model 'dfx'"},
+      {"simulate --params nosuchcell", "unknown parameter set 'nosuchcell'"},
+      {"simulate --params cli_bad_params.yaml", "cli_bad_params.yaml:"},
+      {"simulate --params cli_bad_params.yaml", "negative.active_material_volume_fraction"},
+      {"simulate --params /no/such/file.yaml", "cannot open"},
+      {"simulate --experiment 'Discharge at 1C untill 2.5 V'", "Discharge at 1C untill 2.5 V"},
+      {"simulate --experiment 'Discharge at -1C until 2.5 V'", "must be positive"},
+      {"simulate --experiment 'Discharge at fastC until 2.5 V'", "not a number"},
+      {"simulate --ambient-C warm", "ambient-C"},
+      {"simulate --initial-soc 1.2", "--initial-soc"},
+      {"simulate --thermal hot", "--thermal"},
+      {"simulate --cycles 0", "--cycles"},
+      {"simulate --experiment-file /no/such/protocol.txt", "cannot open"},
+      {"simulate --bogus", "bogus"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.args);
+    const Result r = cli(c.args + outs);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains(c.expect));
+    CHECK_FALSE(fs::exists("cli_bad.csv"));
+    CHECK_FALSE(fs::exists("cli_bad.h5"));
+  }
+  fs::remove("cli_bad_params.yaml");
+}
+
+TEST_CASE("cli: an existing output is not clobbered by a failing run", "[cli][errors]") {
+  std::ofstream("cli_keep.csv") << "precious";
+  const Result r = cli("simulate --experiment 'Jump at 1C' --csv cli_keep.csv");
+  CHECK(r.code == 2);
+  CHECK(slurp("cli_keep.csv") == "precious");
+  fs::remove("cli_keep.csv");
+}
+
+TEST_CASE("cli: a skipped step is reported as a warning", "[cli]") {
+  const Result r = cli("simulate --model spm --experiment 'Charge at 0.5C until 4.2 V; Rest for 1 minute' --quiet");
+  CHECK(r.code == 0);
+  const Result w = cli("simulate --model spm --experiment 'Charge at 0.5C until 4.2 V; Rest for 1 minute'");
+  CHECK_THAT(w.out, Catch::Contains("warning:") && Catch::Contains("'Charge at 0.5C until 4.2 V' skipped"));
+}
+
+TEST_CASE("cli: --help lists every option with its default (golden file)", "[cli]") {
+  const Result r = cli("simulate --help", false);
+  CHECK(r.code == 0);
+  const std::string golden = slurp(std::string(PACKLIFE_TEST_DIR) + "/golden/simulate_help.txt");
+  CHECK(r.out == golden);
+  const Result b = cli("bench --help", false);
+  CHECK_THAT(b.out, Catch::Contains("--repeats") && Catch::Contains("21"));
+}
+
+TEST_CASE("cli: bench --json reports the benchmark keys", "[cli]") {
+  const Result r = cli("bench --json --repeats 1", false);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["spm_1C_discharge_ms"].get<double>() > 0);
+  CHECK(j["spme_1C_discharge_ms"].get<double>() > 0);
+}
