@@ -235,7 +235,8 @@ TEST_CASE("step controls: voltage hold, power, duration, SOC end", "[physics][ex
   SECTION("SOC termination") {
     SimulationOptions so;
     so.initial_soc = 0.2;
-    const Solution s = run("spme", "Charge at 1C until 80% SOC", {}, so);
+    // (At 1C Chen2020 reaches 4.2 V near 68 % SOC, so a gentler rate is used.)
+    const Solution s = run("spme", "Charge at 0.3C until 80% SOC", {}, so);
     CHECK(s.soc.back() == Approx(0.8).margin(1e-6));
     CHECK(s.steps[0].end_reason == "until 80% SOC");
   }
