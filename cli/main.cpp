@@ -33,6 +33,7 @@ struct SimulateArgs {
   double output_dt = 1.0;
   int particle_cells = packlife::ModelOptions{}.particle_cells;
   int electrolyte_cells = packlife::ModelOptions{}.electrolyte_cells;
+  double particle_stretch = packlife::ModelOptions{}.particle_mesh_stretch;
   double rtol = packlife::ModelOptions{}.rtol;
   std::string csv, out;
   bool json = false, quiet = false;
@@ -54,6 +55,7 @@ int run_simulate(const SimulateArgs& a) {
   mo.ambient_K = a.ambient_C + 273.15;
   mo.particle_cells = a.particle_cells;
   mo.electrolyte_cells = a.electrolyte_cells;
+  mo.particle_mesh_stretch = a.particle_stretch;
   mo.rtol = a.rtol;
   Experiment exp = a.experiment_file.empty() ? parse_experiment(a.experiment) : load_experiment_file(a.experiment_file);
   exp.cycles = a.cycles;
@@ -143,6 +145,7 @@ int main(int argc, char** argv) {
   sim->add_option("--initial-soc", sa.initial_soc, "initial state of charge on the electrode-balance window, 0..1")->capture_default_str();
   sim->add_option("--output-dt", sa.output_dt, "output sampling interval [s]")->capture_default_str();
   sim->add_option("--particle-cells", sa.particle_cells, "finite volumes per particle radius")->capture_default_str();
+  sim->add_option("--particle-stretch", sa.particle_stretch, "radial mesh refinement towards the particle surface (1 = uniform)")->capture_default_str();
   sim->add_option("--electrolyte-cells", sa.electrolyte_cells, "finite volumes per electrolyte region (SPMe)")->capture_default_str();
   sim->add_option("--rtol", sa.rtol, "integrator relative tolerance")->capture_default_str();
   sim->add_option("--csv", sa.csv, "write the time series as CSV to this file")->capture_default_str();

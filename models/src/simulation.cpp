@@ -74,14 +74,14 @@ StepPlan plan_step(const ExperimentStep& s, const CellModel& m) {
   return plan;
 }
 
-/// Cubic Hermite interpolation of the state between two accepted steps (y and y' at both ends):
-/// third-order accurate and far cheaper than IDA's dense output for 1 s sampling.
-void hermite(double t0, const double* y0, const double* yp0, double t1, const double* y1, const double* yp1,
-             double t, int n, double* out) {
+/// Cubic Hermite interpolation between two accepted steps from values and rates at both ends
+/// (third-order accurate); applied to the model's observables, which are smooth in time.
+void hermite(double t0, const std::vector<double>& a, const std::vector<double>& da, double t1,
+             const std::vector<double>& b, const std::vector<double>& db, double t, std::vector<double>& out) {
   const double h = t1 - t0;
   const double s = (t - t0) / h, s2 = s * s, s3 = s2 * s;
   const double h00 = 2 * s3 - 3 * s2 + 1, h10 = (s3 - 2 * s2 + s) * h, h01 = -2 * s3 + 3 * s2, h11 = (s3 - s2) * h;
-  for (int i = 0; i < n; ++i) out[i] = h00 * y0[i] + h10 * yp0[i] + h01 * y1[i] + h11 * yp1[i];
+  for (size_t i = 0; i < out.size(); ++i) out[i] = h00 * a[i] + h10 * da[i] + h01 * b[i] + h11 * db[i];
 }
 
 bool already_met(const Event& e, double q) { return e.direction < 0 ? q <= e.threshold : q >= e.threshold; }
@@ -89,8 +89,8 @@ bool already_met(const Event& e, double q) { return e.direction < 0 ? q <= e.thr
 class Recorder {
  public:
   Recorder(Solution& s, const CellModel& m, double dt) : s_(s), m_(m), dt_(dt) {}
-  void add(double t, const double* y, int step, int cycle) {
-    const CellOutputs o = m_.outputs(y);
+  void add(double t, const double* y, int step, int cycle) { add(t, m_.outputs(y), step, cycle); }
+  void add(double t, const CellOutputs& o, int step, int cycle) {
     s_.time_s.push_back(t);
     s_.current_A.push_back(o.current_A);
     s_.voltage_V.push_back(o.voltage_V);
@@ -163,7 +163,7 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
         continue;
       }
       const double q0 = y[n - 2];
-      rec.add(t, y.data(), step_counter, cycle);
+      rec.add(t, o0, step_counter, cycle);
       integ.reinit(t, y.data(), yp.data());
       std::vector<int> dirs;
       for (const Event& e : plan.events) dirs.push_back(e.direction);
@@ -171,9 +171,11 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
       const double t_end = t + plan.duration_s;
       integ.set_stop_time(t_end);
       double tg = rec.next_grid(t);
-      // Accepted-step end points for output interpolation.
+      // Observables and their rates at the last accepted step, for interpolation.
       double ta = t;
-      std::vector<double> ya(y), ypa(yp);
+      const int nobs = model.num_observables();
+      std::vector<double> va(nobs), ra(nobs), vn(nobs), rn(nobs), vi(nobs);
+      model.observables(y.data(), yp.data(), va.data(), ra.data());
       for (;;) {
         DaeIntegrator::Status st;
         try {
@@ -183,13 +185,18 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
         }
         const double tn = integ.time();
         if (o.interpolation == OutputInterpolation::Hermite) {
-          for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
-            hermite(ta, ya.data(), ypa.data(), tn, integ.y(), integ.yp(), tg, n, ybuf.data());
-            rec.add(tg, ybuf.data(), step_counter, cycle);
+          if (tg < tn - 1e-9 * std::max(1.0, tn)) {
+            model.observables(integ.y(), integ.yp(), vn.data(), rn.data());
+            for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
+              hermite(ta, va, ra, tn, vn, rn, tg, vi);
+              rec.add(tg, model.outputs_from_observables(vi.data()), step_counter, cycle);
+            }
+            va.swap(vn);
+            ra.swap(rn);
+          } else {
+            model.observables(integ.y(), integ.yp(), va.data(), ra.data());
           }
           ta = tn;
-          std::copy(integ.y(), integ.y() + n, ya.begin());
-          std::copy(integ.yp(), integ.yp() + n, ypa.begin());
         } else {
           for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
             integ.interpolate(tg, ybuf.data());

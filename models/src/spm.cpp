@@ -13,21 +13,37 @@ namespace packlife {
 
 namespace {
 
-/// Finite volumes on a uniform radial mesh of one representative particle.
+/// Finite volumes on a radial mesh of one representative particle, refined towards the surface:
+/// edges r_k = R (1 - (1 - k/N)^p), p = 1 uniform, p > 1 finer near r = R where the flux enters.
 struct ParticleMesh {
   int offset = 0, N = 0;
-  double R = 0, dr = 0;
+  double R = 0;
   std::vector<double> face_area;  ///< r^2 at the N-1 internal faces
+  std::vector<double> face_dist;  ///< distance between the centres either side of each internal face
   std::vector<double> volume;     ///< (r_out^3 - r_in^3)/3 for each shell (sum R^3/3)
-  void build(int off, int n, double radius) {
+  double w1 = 0, w2 = 0, wg = 0;  ///< c_surf = w1 c[N-1] + w2 c[N-2] + wg dc/dr|R
+  void build(int off, int n, double radius, double p) {
     offset = off;
     N = n;
     R = radius;
-    dr = R / N;
+    std::vector<double> e(N + 1), mid(N);
+    for (int k = 0; k <= N; ++k) e[k] = R * (1.0 - std::pow(1.0 - static_cast<double>(k) / N, p));
+    e[N] = R;
+    for (int i = 0; i < N; ++i) mid[i] = 0.5 * (e[i] + e[i + 1]);
     face_area.resize(N - 1);
+    face_dist.resize(N - 1);
     volume.resize(N);
-    for (int i = 0; i < N - 1; ++i) face_area[i] = std::pow((i + 1) * dr, 2);
-    for (int i = 0; i < N; ++i) volume[i] = (std::pow((i + 1) * dr, 3) - std::pow(i * dr, 3)) / 3.0;
+    for (int i = 0; i < N - 1; ++i) {
+      face_area[i] = e[i + 1] * e[i + 1];
+      face_dist[i] = mid[i + 1] - mid[i];
+    }
+    for (int i = 0; i < N; ++i) volume[i] = (std::pow(e[i + 1], 3) - std::pow(e[i], 3)) / 3.0;
+    // Quadratic through the two outer cell values with the flux condition's slope at r = R.
+    const double d1 = mid[N - 1] - R, d2 = mid[N - 2] - R;
+    const double beta = d1 * d1 / (d1 * d1 - d2 * d2);
+    w1 = 1.0 - beta;
+    w2 = beta;
+    wg = -d1 + beta * (d1 - d2);
   }
 };
 
@@ -42,6 +58,8 @@ class SingleParticleModel final : public CellModel {
   SingleParticleModel(const ParameterSet& p, const ModelOptions& o, bool electrolyte)
       : p_(p), o_(o), electrolyte_(electrolyte) {
     if (o_.particle_cells < 3) throw InputError("particle mesh needs at least 3 cells");
+    if (!(o_.particle_mesh_stretch >= 1.0 && o_.particle_mesh_stretch <= 3.0))
+      throw InputError(fmt::format("particle mesh stretch {} must lie in [1, 3]", o_.particle_mesh_stretch));
     if (electrolyte_ && o_.electrolyte_cells < 2) throw InputError("electrolyte mesh needs at least 2 cells per region");
     if (!(o_.ambient_K > 150 && o_.ambient_K < 450))
       throw InputError(fmt::format("ambient temperature {:.2f} K is outside the supported range (150 to 450 K)", o_.ambient_K));
@@ -49,9 +67,9 @@ class SingleParticleModel final : public CellModel {
     area_ = p_.cell.electrode_area_m2();
     Tref_ = p_.cell.reference_temperature_K;
     int off = 0;
-    pn_.build(off, o_.particle_cells, p_.negative.particle_radius_m);
+    pn_.build(off, o_.particle_cells, p_.negative.particle_radius_m, o_.particle_mesh_stretch);
     off += pn_.N;
-    pp_.build(off, o_.particle_cells, p_.positive.particle_radius_m);
+    pp_.build(off, o_.particle_cells, p_.positive.particle_radius_m, o_.particle_mesh_stretch);
     off += pp_.N;
     auto ec = [&](const ElectrodeParameters& e, double sign) {
       ElectrodeConst c{e.max_concentration_mol_m3, e.thickness_m, e.surface_area_per_volume(),
@@ -206,20 +224,48 @@ class SingleParticleModel final : public CellModel {
   }
 
   CellOutputs outputs(const double* y) const override {
+    double s = 0;
+    for (int i = 0; i < pn_.N; ++i) s += y[pn_.offset + i] * pn_.volume[i];
+    return outputs_from(terminal_inputs(y), y[iQ_], s / (std::pow(pn_.R, 3) / 3.0) / en_.cmax);
+  }
+
+  // Observables: the terminal inputs z, then q and the negative electrode's mean stoichiometry.
+  int num_observables() const override { return kTerminalInputs + 2; }
+
+  void observables(const double* y, const double* yp, double* v, double* vdot) const override {
+    const double T = temperature(y), I = y[iI_];
     const auto z = terminal_inputs(y);
+    for (int k = 0; k < kTerminalInputs; ++k) { v[k] = z[k]; vdot[k] = 0.0; }
+    for (const auto& [col, k, d] : terminal_chain(y, I, T)) vdot[k] += d * yp[col];
+    v[kTerminalInputs] = y[iQ_];
+    vdot[kTerminalInputs] = yp[iQ_];
+    double s = 0, sd = 0;
+    for (int i = 0; i < pn_.N; ++i) {
+      s += y[pn_.offset + i] * pn_.volume[i];
+      sd += yp[pn_.offset + i] * pn_.volume[i];
+    }
+    const double scale = 1.0 / (std::pow(pn_.R, 3) / 3.0) / en_.cmax;
+    v[kTerminalInputs + 1] = s * scale;
+    vdot[kTerminalInputs + 1] = sd * scale;
+  }
+
+  CellOutputs outputs_from_observables(const double* v) const override {
+    std::array<double, kTerminalInputs> z;
+    std::copy(v, v + kTerminalInputs, z.begin());
+    return outputs_from(z, v[kTerminalInputs], v[kTerminalInputs + 1]);
+  }
+
+  CellOutputs outputs_from(const std::array<double, kTerminalInputs>& z, double q, double x_avg) const {
     double V = 0, Q = 0;
     terminal(z, V, Q);
     CellOutputs o{};
     o.voltage_V = V;
-    o.current_A = y[iI_];
+    o.current_A = z[3];
     o.temperature_K = z[2];
-    o.discharge_capacity_Ah = y[iQ_];
+    o.discharge_capacity_Ah = q;
     o.heat_W = Q;
     o.negative_surface_stoichiometry = z[0] / en_.cmax;
     o.positive_surface_stoichiometry = z[1] / ep_.cmax;
-    double s = 0;
-    for (int i = 0; i < pn_.N; ++i) s += y[pn_.offset + i] * pn_.volume[i];
-    const double x_avg = s / (std::pow(pn_.R, 3) / 3.0) / en_.cmax;
     o.soc = (x_avg - eb_.x0) / (eb_.x100 - eb_.x0);
     return o;
   }
@@ -316,7 +362,7 @@ class SingleParticleModel final : public CellModel {
     const double D = e.D0 * arrhenius(e.ED, Tref_, T);
     const double g = -(I * e.djdI) / (kFaraday * D);
     const double* c = y + m.offset;
-    return (9.0 * c[m.N - 1] - c[m.N - 2]) / 8.0 + 0.375 * g * m.dr;
+    return m.w1 * c[m.N - 1] + m.w2 * c[m.N - 2] + m.wg * g;
   }
 
   void particle_residual(const ParticleMesh& m, const ElectrodeConst& e, const double* y, const double* yp,
@@ -325,7 +371,7 @@ class SingleParticleModel final : public CellModel {
     const double* c = y + m.offset;
     double flux_in = 0.0;  // r^2 D dc/dr at the inner face
     for (int i = 0; i < m.N; ++i) {
-      const double flux_out = (i < m.N - 1) ? m.face_area[i] * D * (c[i + 1] - c[i]) / m.dr
+      const double flux_out = (i < m.N - 1) ? m.face_area[i] * D * (c[i + 1] - c[i]) / m.face_dist[i]
                                             : -m.R * m.R * (I * e.djdI) / kFaraday;
       F[m.offset + i] = yp[m.offset + i] - (flux_out - flux_in) / m.volume[i];
       flux_in = flux_out;
@@ -342,13 +388,13 @@ class SingleParticleModel final : public CellModel {
       J.add(r, r, cj);
       double diff = 0.0;  // diffusive part of the right-hand side (scales with D)
       if (i < m.N - 1) {
-        const double k = m.face_area[i] * D / (m.dr * m.volume[i]);
+        const double k = m.face_area[i] * D / (m.face_dist[i] * m.volume[i]);
         J.add(r, r + 1, -k);
         J.add(r, r, k);
         diff += k * (c[i + 1] - c[i]);
       }
       if (i > 0) {
-        const double k = m.face_area[i - 1] * D / (m.dr * m.volume[i]);
+        const double k = m.face_area[i - 1] * D / (m.face_dist[i - 1] * m.volume[i]);
         J.add(r, r - 1, -k);
         J.add(r, r, k);
         diff -= k * (c[i] - c[i - 1]);
@@ -455,10 +501,10 @@ class SingleParticleModel final : public CellModel {
     auto surf = [&](const ParticleMesh& m, const ElectrodeConst& e, int k) {
       const double D = e.D0 * arrhenius(e.ED, Tref_, T);
       const double g = -(I * e.djdI) / (kFaraday * D);
-      ch.push_back({m.offset + m.N - 1, k, 9.0 / 8.0});
-      ch.push_back({m.offset + m.N - 2, k, -1.0 / 8.0});
-      ch.push_back({iI_, k, -0.375 * m.dr * e.djdI / (kFaraday * D)});
-      if (iT_ >= 0 && e.ED != 0.0) ch.push_back({iT_, k, -0.375 * m.dr * g * e.ED / (kGasConstant * T * T)});
+      ch.push_back({m.offset + m.N - 1, k, m.w1});
+      ch.push_back({m.offset + m.N - 2, k, m.w2});
+      ch.push_back({iI_, k, -m.wg * e.djdI / (kFaraday * D)});
+      if (iT_ >= 0 && e.ED != 0.0) ch.push_back({iT_, k, -m.wg * g * e.ED / (kGasConstant * T * T)});
     };
     surf(pn_, en_, 0);
     surf(pp_, ep_, 1);
@@ -511,8 +557,8 @@ class SingleParticleModel final : public CellModel {
       z[3].derivatives()[3] = 1.0;
       // Surface concentrations move with I through the flux condition.
       const double T = zd[2];
-      z[0].derivatives()[3] = -0.375 * pn_.dr * en_.djdI / (kFaraday * en_.D0 * arrhenius(en_.ED, Tref_, T));
-      z[1].derivatives()[3] = -0.375 * pp_.dr * ep_.djdI / (kFaraday * ep_.D0 * arrhenius(ep_.ED, Tref_, T));
+      z[0].derivatives()[3] = -pn_.wg * en_.djdI / (kFaraday * en_.D0 * arrhenius(en_.ED, Tref_, T));
+      z[1].derivatives()[3] = -pp_.wg * ep_.djdI / (kFaraday * ep_.D0 * arrhenius(ep_.ED, Tref_, T));
       AD V, Q;
       terminal(z, V, Q);
       if (control_ == Control::Voltage) {

@@ -23,6 +23,7 @@ struct ModelOptions {
   Thermal thermal = Thermal::Isothermal;
   double ambient_K = 298.15;         ///< ambient (and, for isothermal runs, cell) temperature
   int particle_cells = 30;           ///< finite volumes per particle radius
+  double particle_mesh_stretch = 2.0;  ///< radial edges R(1-(1-k/N)^p): 1 uniform, >1 refined at the surface
   int electrolyte_cells = 20;        ///< finite volumes per region (negative, separator, positive)
   double rtol = 1e-5;                ///< IDA relative tolerance (absolute ones scale with it)
 };
@@ -56,6 +57,12 @@ class CellModel : public DaeSystem {
   /// Makes (y, yp) consistent at time t: solves the control equation for I and sets y' = f(y).
   virtual void consistent_init(double t, double* y, double* yp) = 0;
   virtual CellOutputs outputs(const double* y) const = 0;
+  /// Observables: a few smooth functionals of the state from which outputs() can be rebuilt
+  /// (used to sample outputs between accepted steps by Hermite interpolation).
+  virtual int num_observables() const = 0;
+  /// Observables at y and their time derivatives given y'.
+  virtual void observables(const double* y, const double* yp, double* v, double* vdot) const = 0;
+  virtual CellOutputs outputs_from_observables(const double* v) const = 0;
   /// Lithium held in the particles and in the electrolyte [mol].
   virtual double particle_lithium_mol(const double* y) const = 0;
   virtual double electrolyte_lithium_mol(const double* y) const = 0;

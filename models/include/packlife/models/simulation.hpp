@@ -14,7 +14,7 @@ namespace packlife {
 
 /// How sampled outputs between accepted integrator steps are obtained.
 enum class OutputInterpolation {
-  Hermite,  ///< cubic Hermite from y, y' at the step ends (default, fast)
+  Hermite,  ///< cubic Hermite of the model's observables between accepted steps (default, fast)
   Solver,   ///< IDA's own interpolating polynomial (IDAGetDky), for checks
 };
 
