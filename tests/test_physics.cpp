@@ -256,6 +256,18 @@ TEST_CASE("a step whose end condition already holds is skipped with a warning", 
   CHECK(s.time_s.back() == Approx(60.0));
 }
 
+TEST_CASE("safety limits stop a step early, with a warning", "[physics][experiment]") {
+  std::vector<std::string> warnings;
+  auto m = make_model("spm", chen(), ModelOptions{});
+  const Solution s = simulate(*m, parse_experiment("Discharge at 1C for 10 hours"), SimulationOptions{},
+                              [&](const std::string& w) { warnings.push_back(w); });
+  CHECK(s.steps[0].end_reason == "lower voltage cut-off");
+  CHECK(s.voltage_V.back() == Approx(2.5).margin(1e-6));
+  CHECK(s.time_s.back() < 3700);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Contains("stopped early") && Catch::Contains("lower voltage cut-off"));
+}
+
 TEST_CASE("bad model names and options are input errors", "[physics][errors]") {
   REQUIRE_THROWS_AS(make_model("dfx", chen(), ModelOptions{}), InputError);
   REQUIRE_THROWS_WITH(make_model("dfx", chen(), ModelOptions{}), Catch::Contains("spme"));

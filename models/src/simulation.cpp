@@ -212,7 +212,7 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
             if (found[r] != 0) { sr.end_reason = plan.events[r].reason; if (r < plan.user_events) break; }
           bool user = false;
           for (size_t r = 0; r < plan.user_events; ++r) user = user || found[r] != 0;
-          if (!user && plan.user_events > 0)
+          if (!user)
             warning(fmt::format("cycle {}, step '{}' stopped early at t = {:.1f} s: {}", cycle + 1, s.text, t, sr.end_reason));
         } else {
           sr.end_reason = plan.time_limited ? "time limit" : "duration";
