@@ -3,6 +3,7 @@
 /// formulation of Marquis et al. (2019), J. Electrochem. Soc. 166 A3693, sharing one
 /// finite-volume discretisation. Equations are listed in docs/models.md.
 #include <array>
+#include <type_traits>
 #include <cmath>
 #include <limits>
 
@@ -194,11 +195,16 @@ class SingleParticleModel final : public CellModel {
     const S Un = p_.negative.ocp_V(xn) + (T - Tref_) * dUn;
     const S Up = p_.positive.ocp_V(yp) + (T - Tref_) * dUp;
     const S RT_F = kGasConstant * T / kFaraday;
+    // Arrhenius factor; exact 1 at the reference temperature (skipped for plain doubles only, the
+    // AD type needs its temperature derivative).
+    auto arr = [&](double E) -> S {
+      if constexpr (std::is_same_v<S, double>)
+        if (E == 0.0 || T == Tref_) return 1.0;
+      return exp(E / kGasConstant * (1.0 / Tref_ - 1.0 / T));
+    };
     // Exchange current densities (symmetric Butler-Volmer, alpha = 0.5), Arrhenius in T.
-    const S j0n = en_.k0 * exp(en_.Ek / kGasConstant * (1.0 / Tref_ - 1.0 / T)) * sqrt(z[5]) * sqrt(csn) *
-                  sqrt(en_.cmax - csn);
-    const S j0p = ep_.k0 * exp(ep_.Ek / kGasConstant * (1.0 / Tref_ - 1.0 / T)) * sqrt(z[6]) * sqrt(csp) *
-                  sqrt(ep_.cmax - csp);
+    const S j0n = en_.k0 * arr(en_.Ek) * sqrt(z[5] * csn * (en_.cmax - csn));
+    const S j0p = ep_.k0 * arr(ep_.Ek) * sqrt(z[6] * csp * (ep_.cmax - csp));
     const S jn = I * en_.djdI, jp = I * ep_.djdI;
     const S eta_n = 2.0 * RT_F * asinh_s(jn / (2.0 * j0n));
     const S eta_p = 2.0 * RT_F * asinh_s(jp / (2.0 * j0p));
@@ -208,8 +214,7 @@ class SingleParticleModel final : public CellModel {
     if (electrolyte_) {
       // Composite electrolyte potential of Marquis et al. (2019): conductivity at the mean
       // concentration, concentration overpotential from the x-averaged log-concentrations.
-      const S kappa = p_.electrolyte.conductivity_S_m(z[4]) *
-                      exp(p_.electrolyte.conductivity_activation_J_mol / kGasConstant * (1.0 / Tref_ - 1.0 / T));
+      const S kappa = p_.electrolyte.conductivity_S_m(z[4]) * arr(p_.electrolyte.conductivity_activation_J_mol);
       const S i = I / area_;
       const S dphi_e = -i * (p_.negative.thickness_m / (3.0 * kappa * tor_n_) +
                              p_.separator.thickness_m / (kappa * tor_s_) +
@@ -298,7 +303,7 @@ class SingleParticleModel final : public CellModel {
     const auto z = terminal_inputs(y);
     check_domain(z);
     double V = 0, Q = 0;
-    terminal(z, V, Q);
+    if (iT_ >= 0 || control_ != Control::Current) terminal(z, V, Q);  // not needed otherwise
     if (iT_ >= 0) F[iT_] = yp[iT_] - thermal_rhs(Q, T);
     F[iQ_] = yp[iQ_] - I / 3600.0;
     switch (control_) {
