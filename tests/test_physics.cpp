@@ -76,7 +76,6 @@ TEST_CASE("lithium is conserved over a full cycle", "[physics][conservation]") {
     INFO(name);
     CHECK(std::abs(p1 - p0) / p0 < 1e-6);
     CHECK(std::abs(e1 - e0) / e0 < 1e-6);
-    // Coulomb count equals the lithium moved out of the negative electrode at every step end.
   }
 }
 

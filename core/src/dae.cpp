@@ -109,10 +109,13 @@ struct DaeIntegrator::Impl {
     check(SUNLinSol_KLUSetOrdering(LS.get(), 0), "SUNLinSol_KLUSetOrdering");
   }
 
-  static int res(realtype t, N_Vector y, N_Vector yp, N_Vector F, void* ud) {
+  /// Runs a model callback so that no exception reaches SUNDIALS: 0 on success, +1 (recoverable: IDA
+  /// retries with a smaller step) for RecoverableError, -1 otherwise; the message is kept for the report.
+  template <class F>
+  static int guarded(void* ud, F&& f) {
     auto* self = static_cast<Impl*>(ud);
     try {
-      self->sys.residual(t, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), N_VGetArrayPointer(F));
+      f(*self);
       return 0;
     } catch (const RecoverableError& e) {
       self->callback_error = e.what();
@@ -123,11 +126,16 @@ struct DaeIntegrator::Impl {
     }
   }
 
+  static int res(realtype t, N_Vector y, N_Vector yp, N_Vector F, void* ud) {
+    return guarded(ud, [&](Impl& self) {
+      self.sys.residual(t, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), N_VGetArrayPointer(F));
+    });
+  }
+
   static int jac(realtype t, realtype cj, N_Vector y, N_Vector yp, N_Vector, SUNMatrix J, void* ud,
                  N_Vector, N_Vector, N_Vector) {
-    auto* self = static_cast<Impl*>(ud);
-    try {
-      const SparsityPattern& p = self->sys.jacobian_pattern();
+    return guarded(ud, [&](Impl& self) {
+      const SparsityPattern& p = self.sys.jacobian_pattern();
       sunindextype* colptr = SUNSparseMatrix_IndexPointers(J);
       sunindextype* rowidx = SUNSparseMatrix_IndexValues(J);
       realtype* data = SUNSparseMatrix_Data(J);
@@ -135,26 +143,14 @@ struct DaeIntegrator::Impl {
       for (int k = 0; k < p.nnz(); ++k) rowidx[k] = p.row_idx()[k];
       std::fill(data, data + p.nnz(), 0.0);
       SparseJacobian sj(p, data);
-      self->sys.jacobian(t, cj, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), sj);
-      return 0;
-    } catch (const RecoverableError& e) {
-      self->callback_error = e.what();
-      return 1;
-    } catch (const std::exception& e) {
-      self->callback_error = e.what();
-      return -1;
-    }
+      self.sys.jacobian(t, cj, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), sj);
+    });
   }
 
   static int roots(realtype t, N_Vector y, N_Vector yp, realtype* g, void* ud) {
-    auto* self = static_cast<Impl*>(ud);
-    try {
-      self->sys.roots(t, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), g);
-      return 0;
-    } catch (const std::exception& e) {
-      self->callback_error = e.what();
-      return -1;
-    }
+    // Root functions have no recoverable failure in IDA: any error stops the integration.
+    const int r = guarded(ud, [&](Impl& self) { self.sys.roots(t, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), g); });
+    return r == 0 ? 0 : -1;
   }
 
   static void err_handler(int code, const char* module, const char* function, char* msg, void* ud) {
@@ -245,10 +241,5 @@ long DaeIntegrator::num_steps() const {
   return n;
 }
 
-long DaeIntegrator::num_residual_evals() const {
-  long n = 0;
-  IDAGetNumResEvals(impl_->mem.get(), &n);
-  return n;
-}
 
 }  // namespace packlife

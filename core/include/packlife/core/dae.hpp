@@ -89,7 +89,6 @@ class DaeIntegrator {
   /// Which root functions fired at the last Root return (non-zero entries).
   std::vector<int> roots_found() const;
   long num_steps() const;
-  long num_residual_evals() const;
 
  private:
   struct Impl;
