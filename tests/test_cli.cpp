@@ -83,6 +83,7 @@ TEST_CASE("cli: bad input exits with code 2, one clear message and no output fil
       {"simulate --cycles 0", "--cycles"},
       {"simulate --experiment-file /no/such/protocol.txt", "cannot open"},
       {"simulate --bogus", "bogus"},
+      {"simulate --experiment 'Hold at 0.5 V until C/50'", "cannot start the step"},
   };
   for (const auto& c : cases) {
     INFO(c.args);

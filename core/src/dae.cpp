@@ -80,8 +80,9 @@ struct DaeIntegrator::Impl {
   IdaPtr mem;
   int n;
   int nroots = -1;
+  long steps_since_reinit = 0;
   bool initialised = false;
-  std::string callback_error;  ///< message kept from the last failing callback
+  std::string callback_error;  ///< last failing callback's message since the last re-initialisation
   std::string ida_message;     ///< last message from IDA's error handler
 
   Impl(DaeSystem& s, const DaeOptions& o) : sys(s), opt(o), n(s.size()) {
@@ -179,7 +180,6 @@ void DaeIntegrator::reinit(double t0, const double* y0, const double* yp0) {
     check(IDASetId(mem, m.id.get()), "IDASetId");
     check(IDASetLinearSolver(mem, m.LS.get(), m.A.get()), "IDASetLinearSolver");
     check(IDASetJacFn(mem, &Impl::jac), "IDASetJacFn");
-    check(IDASetMaxNumSteps(mem, m.opt.max_num_steps), "IDASetMaxNumSteps");
     if (m.opt.max_step_s > 0) check(IDASetMaxStep(mem, m.opt.max_step_s), "IDASetMaxStep");
     m.initialised = true;
   } else {
@@ -188,6 +188,8 @@ void DaeIntegrator::reinit(double t0, const double* y0, const double* yp0) {
   const int nr = m.sys.num_roots();
   check(IDARootInit(m.mem.get(), nr, nr > 0 ? &Impl::roots : nullptr), "IDARootInit");
   m.nroots = nr;
+  m.steps_since_reinit = 0;
+  m.callback_error.clear();
   t_ = t0;
 }
 
@@ -203,10 +205,16 @@ void DaeIntegrator::set_root_directions(const std::vector<int>& dirs) {
 
 DaeIntegrator::Status DaeIntegrator::step(double tout) {
   Impl& m = *impl_;
-  m.callback_error.clear();
   realtype tret = t_;
   const int flag = IDASolve(m.mem.get(), tout, &tret, m.y.get(), m.yp.get(), IDA_ONE_STEP);
   t_ = tret;
+  // In one-step mode IDA's own step limit applies per call, so the budget is kept here: a solution
+  // creeping towards a wall (repeated recoverable failures, ever smaller steps) must not run forever.
+  if (flag >= 0 && ++m.steps_since_reinit > m.opt.max_num_steps) {
+    std::string msg = fmt::format("more than {} internal steps since the last re-initialisation", m.opt.max_num_steps);
+    if (!m.callback_error.empty()) msg += fmt::format(" (last model error: {})", m.callback_error);
+    throw SolverError(IDA_TOO_MUCH_WORK, t_, msg);
+  }
   if (flag < 0) {
     std::string msg = m.ida_message;
     if (!m.callback_error.empty()) msg += fmt::format(" (last model error: {})", m.callback_error);

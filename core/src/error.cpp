@@ -28,6 +28,7 @@ InputError::InputError(std::string file, int line, int column, std::string key,
 SolverError::SolverError(int flag, double time_s, const std::string& msg)
     : Error(fmt::format("solver failed at t = {:.6g} s (SUNDIALS flag {}): {}", time_s, flag, msg)),
       flag_(flag),
-      time_s_(time_s) {}
+      time_s_(time_s),
+      detail_(msg) {}
 
 }  // namespace packlife

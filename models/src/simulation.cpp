@@ -145,7 +145,9 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
       try {
         model.consistent_init(t, y.data(), yp.data());
       } catch (const Error& e) {
-        throw Error("cycle {}, step '{}': cannot start the step: {}", cycle + 1, s.text, e.what());
+        // The step asks for an operating point the cell cannot reach (e.g. a hold far outside its
+        // voltage range): report it against the step text, as bad input.
+        throw InputError(fmt::format("cycle {}, step '{}': cannot start the step: {}", cycle + 1, s.text, e.what()));
       }
       // A step whose end condition already holds is skipped, as a cycler does.
       const CellOutputs o0 = model.outputs(y.data());
@@ -181,7 +183,7 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
         try {
           st = integ.step(t_end);
         } catch (const SolverError& e) {
-          throw SolverError(e.flag(), e.time_s(), fmt::format("cycle {}, step '{}': {}", cycle + 1, s.text, e.what()));
+          throw SolverError(e.flag(), e.time_s(), fmt::format("cycle {}, step '{}': {}", cycle + 1, s.text, e.detail()));
         }
         const double tn = integ.time();
         if (o.interpolation == OutputInterpolation::Hermite) {

@@ -48,6 +48,9 @@ struct ParticleMesh {
   }
 };
 
+/// Largest current a voltage or power step may call for, in C-rates; beyond it the step is refused.
+constexpr double kMaxControlCRate = 50.0;
+
 /// Electrode constants used in the residual.
 struct ElectrodeConst {
   double cmax, L, a, k0, Ek, D0, ED, sign;  ///< sign: +1 negative, -1 positive (j = sign I /(A a L))
@@ -583,7 +586,14 @@ class SingleParticleModel final : public CellModel {
         I *= 0.5;  // stepped outside the stoichiometry window: back off towards rest
         continue;
       }
-      if (std::abs(f) < 1e-11 * std::max(1.0, std::abs(target))) { y[iI_] = I; return; }
+      if (std::abs(f) < 1e-11 * std::max(1.0, std::abs(target))) {
+        const double c_rate = std::abs(I) / p_.cell.nominal_capacity_Ah;
+        if (c_rate > kMaxControlCRate)
+          throw Error("it needs {:.4g} A ({:.0f}C), beyond the {:.0f}C the model is meant for", I, c_rate,
+                      kMaxControlCRate);
+        y[iI_] = I;
+        return;
+      }
       if (!(df != 0.0) || !std::isfinite(df)) break;
       double dI = -f / df;
       const double cap = 10.0 * p_.cell.nominal_capacity_Ah;  // at most a 10C change per iteration

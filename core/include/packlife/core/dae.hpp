@@ -61,7 +61,7 @@ struct DaeOptions {
   double rtol = 1e-6;         ///< relative tolerance
   std::vector<double> atol;   ///< absolute tolerance per component
   double max_step_s = 0.0;    ///< 0: no limit
-  long max_num_steps = 200000;
+  long max_num_steps = 200000;  ///< internal steps allowed between re-initialisations
 };
 
 /// IDA + KLU integrator over a DaeSystem, driven one internal step at a time.

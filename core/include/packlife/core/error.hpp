@@ -46,10 +46,13 @@ class SolverError : public Error {
   SolverError(int flag, double time_s, const std::string& msg);
   int flag() const { return flag_; }
   double time_s() const { return time_s_; }
+  /// The message without the "solver failed at ..." prefix.
+  const std::string& detail() const { return detail_; }
 
  private:
   int flag_;
   double time_s_;
+  std::string detail_;
 };
 
 /// Thrown from a residual when the state is outside the model's domain (e.g. a stoichiometry
