@@ -161,8 +161,7 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
         warning(fmt::format("cycle {}, step '{}' skipped: its end condition ({}) already holds at its start "
                             "(V = {:.4f} V, SOC = {:.4f})", cycle + 1, s.text, met, o0.voltage_V, o0.soc));
         sol.steps.push_back(sr);
-        // Restore a consistent rest state for the next step's start.
-        continue;
+        continue;  // the next step re-solves the current for its own control
       }
       const double q0 = y[n - 2];
       rec.add(t, o0, step_counter, cycle);
