@@ -84,6 +84,11 @@ TEST_CASE("cli: bad input exits with code 2, one clear message and no output fil
       {"simulate --experiment-file /no/such/protocol.txt", "cannot open"},
       {"simulate --bogus", "bogus"},
       {"simulate --experiment 'Hold at 0.5 V until C/50'", "cannot start the step"},
+      {"simulate --rtol 0.5", "--rtol"},
+      {"simulate --output-dt 0", "--output-dt"},
+      {"simulate --particle-stretch 5", "stretch"},
+      {"simulate --particle-cells 2", "at least 3 cells"},
+      {"simulate --ambient-C 500", "outside the supported range"},
   };
   for (const auto& c : cases) {
     INFO(c.args);
@@ -94,6 +99,17 @@ TEST_CASE("cli: bad input exits with code 2, one clear message and no output fil
     CHECK_FALSE(fs::exists("cli_bad.h5"));
   }
   fs::remove("cli_bad_params.yaml");
+}
+
+TEST_CASE("cli: an output path that is a folder or in a missing folder is refused", "[cli][errors]") {
+  fs::create_directories("cli_out_dir");
+  Result r = cli("simulate --model spm --experiment 'Rest for 1 minute' --csv cli_out_dir");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("is a folder"));
+  r = cli("simulate --model spm --experiment 'Rest for 1 minute' --out /no/such/dir/x.h5");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("does not exist"));
+  fs::remove_all("cli_out_dir");
 }
 
 TEST_CASE("cli: an existing output is not clobbered by a failing run", "[cli][errors]") {

@@ -90,23 +90,45 @@ TEST_CASE("malformed parameter files name file, line and key", "[parameters][err
     return 1 + std::count(t.begin(), t.begin() + k, '\n');
   };
   const long l = line_of("negative.thickness_m:");
-  std::string msg = error_of(replace(t, "{value: 85.2e-6, unit: m", "{value: abc, unit: m"));
-  CHECK_THAT(msg, Catch::Contains(fmt::format("bad.yaml:{}", l)) && Catch::Contains("negative.thickness_m") &&
-                      Catch::Contains("expected a number"));
-  msg = error_of(replace(t, "{value: 85.2e-6, unit: m,", "{value: 85.2e-6, unit: mm,"));
-  CHECK_THAT(msg, Catch::Contains("unit 'mm' where 'm' is expected"));
-  msg = error_of(replace(t, "{value: 85.2e-6, unit: m,", "{value: -85.2e-6, unit: m,"));
-  CHECK_THAT(msg, Catch::Contains("outside the admissible range"));
-  msg = error_of(replace(t, "negative.thickness_m:", "negative.thicknes_m:"));
-  CHECK_THAT(msg, Catch::Contains("negative.thicknes_m") && Catch::Contains("unknown parameter"));
-  msg = error_of(replace(t, "function: chen2020_graphite_ocp", "function: graphite_magic"));
-  CHECK_THAT(msg, Catch::Contains("unknown function 'graphite_magic'"));
-  msg = error_of(replace(t, "unit: m, source: Chen2020}\n  negative.particle_radius_m", "unit: m, source: Nobody}\n  negative.particle_radius_m"));
-  CHECK_THAT(msg, Catch::Contains("source 'Nobody' is not listed"));
-  msg = error_of(replace(t, "  separator.porosity:", "  # separator.porosity:"));
-  CHECK_THAT(msg, Catch::Contains("separator.porosity") && Catch::Contains("required parameter missing"));
-  msg = error_of(replace(t, "parameters:\n", "parameters:\n  cell.volume_m3: [1, 2\n"));
-  CHECK_THAT(msg, Catch::Contains("bad.yaml:") && Catch::Contains("malformed YAML"));
-  msg = error_of(replace(t, "{value: 29866,", "{value: 40000,"));
-  CHECK_THAT(msg, Catch::Contains("below the maximum concentration"));
+  CHECK_THAT(error_of(replace(t, "{value: 85.2e-6, unit: m", "{value: abc, unit: m")),
+             Catch::Contains(fmt::format("bad.yaml:{}", l)) && Catch::Contains("negative.thickness_m") &&
+                 Catch::Contains("expected a number"));
+  // One damage to the file per row: (text to find, replacement, what the message must say).
+  struct Damage {
+    std::string from, to, expect;
+  };
+  const std::vector<Damage> damages = {
+      {"{value: 85.2e-6, unit: m,", "{value: 85.2e-6, unit: mm,", "unit 'mm' where 'm' is expected"},
+      {"{value: 85.2e-6, unit: m,", "{value: -85.2e-6, unit: m,", "outside the admissible range"},
+      {"negative.thickness_m:", "negative.thicknes_m:", "unknown parameter"},
+      {"function: chen2020_graphite_ocp", "function: graphite_magic", "unknown function 'graphite_magic'"},
+      {"unit: m, source: Chen2020}\n  negative.particle_radius_m",
+       "unit: m, source: Nobody}\n  negative.particle_radius_m", "source 'Nobody' is not listed"},
+      {"  separator.porosity:", "  # separator.porosity:", "required parameter missing"},
+      {"parameters:\n", "parameters:\n  cell.volume_m3: [1, 2\n", "malformed YAML"},
+      {"{value: 29866,", "{value: 40000,", "below the maximum concentration"},
+      {"{value: 85.2e-6, unit: m,", "{unit: m,", "missing 'value'"},
+      {"{value: 85.2e-6, unit: m,", "{value: 85.2e-6,", "missing 'unit'"},
+      {"{value: 85.2e-6, unit: m,", "{value: 85.2e-6, function: chen2020_graphite_ocp, unit: m,", "not both"},
+      {"{value: 85.2e-6, unit: m,", "{value: 85.2e-6, unit: m, colour: blue,", "unknown field 'colour'"},
+      {"{function: chen2020_graphite_ocp, unit: V", "{value: 0.1, unit: V", "expected a 'function' name"},
+      {"{function: chen2020_graphite_ocp, unit: V", "{function: nyman2008_diffusivity, unit: V", "returns m2/s"},
+      {"{value: 0.75, unit:", "{function: chen2020_graphite_ocp, unit:", "expected a number 'value'"},
+      {"{value: 0.25, unit: \"1\"", "{value: 0.3, unit: \"1\"", "exceeds 1"},
+      {"{value: 2.5, unit: V", "{value: 4.3, unit: V", "must be below cell.upper_voltage_cutoff_V"},
+      {"name: chen2020", "nam: chen2020", "unknown top-level key"},
+      {"{value: 4.2, unit: V", "{value: 9.0, unit: V", "never reaches 9 V"},
+  };
+  for (const auto& d : damages) {
+    INFO(d.to);
+    if (d.expect.find("never reaches") != std::string::npos) {
+      // Parses, but the electrode balance cannot reach the limit: reported when the set is used.
+      const ParameterSet p = parse_parameter_set(replace(t, d.from, d.to), "bad.yaml");
+      REQUIRE_THROWS_WITH(electrode_balance(p, 298.15), Catch::Contains(d.expect) &&
+                                                            Catch::Contains("cell.upper_voltage_cutoff_V"));
+      continue;
+    }
+    const std::string msg = error_of(replace(t, d.from, d.to));
+    CHECK_THAT(msg, Catch::Contains("bad.yaml") && Catch::Contains(d.expect));
+  }
 }

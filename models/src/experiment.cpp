@@ -191,10 +191,5 @@ Experiment load_experiment_file(const std::string& path) {
   return parse_experiment(ss.str(), path);
 }
 
-std::string Experiment::describe() const {
-  std::string s;
-  for (const auto& st : steps) s += st.text + "\n";
-  return s;
-}
 
 }  // namespace packlife

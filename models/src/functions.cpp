@@ -1,6 +1,5 @@
 #include "packlife/models/functions.hpp"
 
-#include <fmt/format.h>
 
 #include <cmath>
 
@@ -143,8 +142,5 @@ const NamedFunction* find_function(const std::string& name) {
 
 const std::vector<NamedFunction>& all_functions() { return kFunctions; }
 
-std::string ScalarFunction::describe() const {
-  return fn ? std::string(fn->name) : fmt::format("{}", constant);
-}
 
 }  // namespace packlife

@@ -16,7 +16,7 @@ namespace {
 
 enum class Kind { Number, Function, NumberOrFunction };
 
-/// Schema of one parameter: key, unit, kind, admissible range, and where it goes.
+/// Schema of one parameter (all are required): key, unit, kind, admissible range, and where it goes.
 struct Spec {
   const char* key;
   const char* unit;
@@ -24,15 +24,12 @@ struct Spec {
   double min, max;  ///< inclusive range for numbers
   std::function<void(ParameterSet&, double)> set_number;
   std::function<void(ParameterSet&, const NamedFunction*)> set_function;
-  bool required = true;
 };
 
 constexpr double kInf = 1e300;
 
 #define NUM(key, unit, lo, hi, member) \
   Spec { key, unit, Kind::Number, lo, hi, [](ParameterSet& p, double v) { p.member = v; }, nullptr }
-#define OPTNUM(key, unit, lo, hi, member) \
-  Spec { key, unit, Kind::Number, lo, hi, [](ParameterSet& p, double v) { p.member = v; }, nullptr, false }
 #define FUN(key, unit, member) \
   Spec { key, unit, Kind::Function, 0, 0, nullptr, [](ParameterSet& p, const NamedFunction* f) { p.member.fn = f; } }
 #define NUMFUN(key, unit, lo, hi, member)                                                            \
@@ -96,7 +93,6 @@ const std::vector<Spec>& schema() {
   return s;
 }
 #undef NUM
-#undef OPTNUM
 #undef FUN
 #undef NUMFUN
 #undef ELECTRODE
@@ -209,7 +205,7 @@ ParameterSet parse_parameter_set(const std::string& text, const std::string& ori
     p.records.push_back(rec);
   }
   for (const auto& s : schema())
-    if (s.required && !seen.count(s.key))
+    if (!seen.count(s.key))
       throw src.error(params, s.key, fmt::format("required parameter missing (unit {})", s.unit));
 
   // Cross-checks.

@@ -186,17 +186,13 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
         }
         const double tn = integ.time();
         if (o.interpolation == OutputInterpolation::Hermite) {
-          if (tg < tn - 1e-9 * std::max(1.0, tn)) {
-            model.observables(integ.y(), integ.yp(), vn.data(), rn.data());
-            for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
-              hermite(ta, va, ra, tn, vn, rn, tg, vi);
-              rec.add(tg, model.outputs_from_observables(vi.data()), step_counter, cycle);
-            }
-            va.swap(vn);
-            ra.swap(rn);
-          } else {
-            model.observables(integ.y(), integ.yp(), va.data(), ra.data());
+          model.observables(integ.y(), integ.yp(), vn.data(), rn.data());
+          for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
+            hermite(ta, va, ra, tn, vn, rn, tg, vi);
+            rec.add(tg, model.outputs_from_observables(vi.data()), step_counter, cycle);
           }
+          va.swap(vn);
+          ra.swap(rn);
           ta = tn;
         } else {
           for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {

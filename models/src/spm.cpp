@@ -109,8 +109,6 @@ class SingleParticleModel final : public CellModel {
   int size() const override { return n_; }
   const SparsityPattern& jacobian_pattern() const override { return pattern_; }
   void set_control(Control c, double v) override { control_ = c; control_value_ = v; }
-  Control control() const override { return control_; }
-  double control_value() const override { return control_value_; }
 
   void differential_ids(double* id) const override {
     for (int i = 0; i < n_; ++i) id[i] = 1.0;

@@ -14,9 +14,6 @@ inline constexpr int kTerminalInputs = 9;
 using ADVec = Eigen::Matrix<double, kTerminalInputs, 1>;
 using AD = Eigen::AutoDiffScalar<ADVec>;
 
-inline double value_of(double x) { return x; }
-inline double value_of(const AD& x) { return x.value(); }
-
 /// asinh with an exact derivative (Eigen's AutoDiff has none): d/dx asinh x = 1/sqrt(1+x^2).
 inline double asinh_s(double x) { return std::asinh(x); }
 inline AD asinh_s(const AD& x) {

@@ -52,8 +52,6 @@ class CellModel : public DaeSystem {
   /// State at rest with uniform concentrations at `soc` and temperature T (I = 0, q = 0).
   virtual std::vector<double> initial_state(double soc, double T_K) const = 0;
   virtual void set_control(Control c, double value) = 0;
-  virtual Control control() const = 0;
-  virtual double control_value() const = 0;
   /// Makes (y, yp) consistent at time t: solves the control equation for I and sets y' = f(y).
   virtual void consistent_init(double t, double* y, double* yp) = 0;
   virtual CellOutputs outputs(const double* y) const = 0;

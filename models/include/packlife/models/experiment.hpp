@@ -28,8 +28,6 @@ struct ExperimentStep {
 struct Experiment {
   std::vector<ExperimentStep> steps;
   int cycles = 1;
-  /// The steps as text, one per line (resolved input written into output files).
-  std::string describe() const;
 };
 
 /// Parses one step; throws InputError naming the step text (and `source`) when malformed.

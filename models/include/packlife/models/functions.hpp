@@ -31,7 +31,6 @@ struct ScalarFunction {
   double constant = 0.0;
   double operator()(double x) const { return fn ? fn->f(x) : constant; }
   AD operator()(const AD& x) const { return fn ? fn->f_ad(x) : AD(constant, ADVec::Zero()); }
-  std::string describe() const;
 };
 
 }  // namespace packlife
