@@ -25,7 +25,7 @@ struct ModelOptions {
   int particle_cells = 30;           ///< finite volumes per particle radius
   double particle_mesh_stretch = 2.0;  ///< radial edges R(1-(1-k/N)^p): 1 uniform, >1 refined at the surface
   int electrolyte_cells = 20;        ///< finite volumes per region (negative, separator, positive)
-  double rtol = 1e-5;                ///< IDA relative tolerance (absolute ones scale with it)
+  double rtol = 1e-4;                ///< IDA relative tolerance (absolute ones scale with it)
 };
 
 /// What a model reports about a state.
