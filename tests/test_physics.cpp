@@ -184,7 +184,9 @@ TEST_CASE("results do not depend on the integrator tolerance or the output inter
     const Solution b = run(name, "Discharge at 2C until 2.5 V", tight);
     const Solution c = run(name, "Discharge at 2C until 2.5 V", {}, solver_interp);
     INFO(name);
-    CHECK(test::rms_on_grid(a, b) < 2e-5);
+    // Time-integration error at the default rtol stays far below the mesh error (0.2-1 mV at 2C,
+    // docs/accuracy.md) and below 0.1 mV; Hermite sampling agrees with IDA's own interpolant.
+    CHECK(test::rms_on_grid(a, b) < 1e-4);
     CHECK(test::rms_on_grid(a, c) < 2e-5);
     CHECK(a.discharge_capacity_Ah.back() == Approx(b.discharge_capacity_Ah.back()).epsilon(1e-5));
   }
@@ -213,7 +215,7 @@ TEST_CASE("step controls: voltage hold, power, duration, SOC end", "[physics][ex
     for (size_t i = 0; i < s.size(); ++i)
       if (s.step[i] == 1) {
         seen = true;
-        CHECK(s.voltage_V[i] == Approx(4.2).margin(1e-5));
+        CHECK(s.voltage_V[i] == Approx(4.2).margin(1e-8));  // the algebraic current is re-solved at each sample
         CHECK(s.current_A[i] <= 0);
       }
     CHECK(seen);
@@ -222,7 +224,7 @@ TEST_CASE("step controls: voltage hold, power, duration, SOC end", "[physics][ex
   }
   SECTION("constant power") {
     const Solution s = run("spme", "Discharge at 20 W until 3.0 V");
-    for (size_t i = 0; i < s.size(); ++i) CHECK(s.current_A[i] * s.voltage_V[i] == Approx(20.0).epsilon(1e-4));  // held to the integrator tolerance
+    for (size_t i = 0; i < s.size(); ++i) CHECK(s.current_A[i] * s.voltage_V[i] == Approx(20.0).epsilon(1e-9));  // samples are consistent
     CHECK(s.voltage_V.back() == Approx(3.0).margin(1e-6));
   }
   SECTION("fixed duration and current") {

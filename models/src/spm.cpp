@@ -5,6 +5,7 @@
 #include <array>
 #include <type_traits>
 #include <cmath>
+#include <optional>
 #include <limits>
 
 #include "packlife/core/error.hpp"
@@ -58,6 +59,12 @@ struct ElectrodeConst {
 };
 
 class SingleParticleModel final : public CellModel {
+  /// One term of the chain rule dz_k/dy_col from the terminal inputs to the unknowns.
+  struct ChainEntry {
+    int col, k;
+    double d;
+  };
+
  public:
   SingleParticleModel(const ParameterSet& p, const ModelOptions& o, bool electrolyte)
       : p_(p), o_(o), electrolyte_(electrolyte) {
@@ -232,7 +239,17 @@ class SingleParticleModel final : public CellModel {
   CellOutputs outputs(const double* y) const override {
     double s = 0;
     for (int i = 0; i < pn_.N; ++i) s += y[pn_.offset + i] * pn_.volume[i];
-    return outputs_from(terminal_inputs(y), y[iQ_], s / (std::pow(pn_.R, 3) / 3.0) / en_.cmax);
+    return outputs_from(consistent(terminal_inputs(y)), y[iQ_], s / (std::pow(pn_.R, 3) / 3.0) / en_.cmax);
+  }
+
+  /// Under voltage or power control, states that come from interpolation (output samples, IDA's
+  /// root search) satisfy the control equation only to the interpolation error. The current is
+  /// algebraic, so it is re-solved from the differential state (a few Newton iterations): outputs
+  /// and root functions then see the set-point exactly.
+  std::array<double, kTerminalInputs> consistent(const std::array<double, kTerminalInputs>& z) const {
+    if (control_ == Control::Current) return z;
+    const auto I = solve_current(z, z[3], 8);
+    return I ? at_current(z, *I) : z;
   }
 
   // Observables: the terminal inputs z, then q and the negative electrode's mean stoichiometry.
@@ -242,7 +259,12 @@ class SingleParticleModel final : public CellModel {
     const double T = temperature(y), I = y[iI_];
     const auto z = terminal_inputs(y);
     for (int k = 0; k < kTerminalInputs; ++k) { v[k] = z[k]; vdot[k] = 0.0; }
-    for (const auto& [col, k, d] : terminal_chain(y, I, T)) vdot[k] += d * yp[col];
+    // The current is algebraic: IDA's y' for it is only a BDF difference, not controlled by the error
+    // test. Its consistent rate follows from differentiating the control equation along the solution
+    // (dI/dt = 0; d(V)/dt = 0; d(IV)/dt = 0), so that samples between steps keep the set-point.
+    const auto chain = terminal_chain(y, I, T);
+    const double Idot = algebraic_current_rate(y, yp, z, chain);
+    for (const auto& [col, k, d] : chain) vdot[k] += d * (col == iI_ ? Idot : yp[col]);
     v[kTerminalInputs] = y[iQ_];
     vdot[kTerminalInputs] = yp[iQ_];
     double s = 0, sd = 0;
@@ -255,10 +277,27 @@ class SingleParticleModel final : public CellModel {
     vdot[kTerminalInputs + 1] = sd * scale;
   }
 
+  /// dI/dt consistent with the control equation, given the rates of the other unknowns.
+  double algebraic_current_rate(const double* y, const double* yp, const std::array<double, kTerminalInputs>& zd,
+                                const std::vector<ChainEntry>& chain) const {
+    if (control_ == Control::Current) return 0.0;
+    std::array<AD, kTerminalInputs> z;
+    for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], kTerminalInputs, k);
+    AD V, Q;
+    terminal(z, V, Q);
+    const ADVec& dV = V.derivatives();
+    double dV_dI = 0.0, dV_rest = 0.0;  // dV/dI and dV/dt at fixed I
+    for (const auto& [col, k, d] : chain) (col == iI_ ? dV_dI : dV_rest) += dV[k] * d * (col == iI_ ? 1.0 : yp[col]);
+    const double I = y[iI_];
+    if (control_ == Control::Voltage) return dV_dI != 0.0 ? -dV_rest / dV_dI : 0.0;
+    const double den = V.value() + I * dV_dI;  // power: V dI + I dV = 0
+    return den != 0.0 ? -I * dV_rest / den : 0.0;
+  }
+
   CellOutputs outputs_from_observables(const double* v) const override {
     std::array<double, kTerminalInputs> z;
     std::copy(v, v + kTerminalInputs, z.begin());
-    return outputs_from(z, v[kTerminalInputs], v[kTerminalInputs + 1]);
+    return outputs_from(consistent(z), v[kTerminalInputs], v[kTerminalInputs + 1]);
   }
 
   CellOutputs outputs_from(const std::array<double, kTerminalInputs>& z, double q, double x_avg) const {
@@ -496,10 +535,6 @@ class SingleParticleModel final : public CellModel {
   }
 
   // ---------------------------------------------------------------- terminal and thermal
-  struct ChainEntry {
-    int col, k;
-    double d;
-  };
 
   /// Derivatives of the terminal inputs z_k with respect to the unknowns.
   std::vector<ChainEntry> terminal_chain(const double* y, double I, double T) const {
@@ -552,54 +587,82 @@ class SingleParticleModel final : public CellModel {
   }
 
   /// Solves the voltage or power control equation for I by safeguarded Newton iterations.
-  void solve_control(double* y) {
+  /// Terminal inputs z0 (taken at the current z0[3]) moved to the current I: the surface
+  /// concentrations shift linearly with I through the flux condition, the rest stays.
+  std::array<double, kTerminalInputs> at_current(const std::array<double, kTerminalInputs>& z0, double I,
+                                                 std::array<double, 2>* dzdI = nullptr) const {
+    const double T = z0[2];
+    const double an = -pn_.wg * en_.djdI / (kFaraday * en_.D0 * arrhenius(en_.ED, Tref_, T));
+    const double ap = -pp_.wg * ep_.djdI / (kFaraday * ep_.D0 * arrhenius(ep_.ED, Tref_, T));
+    std::array<double, kTerminalInputs> z = z0;
+    z[0] += an * (I - z0[3]);
+    z[1] += ap * (I - z0[3]);
+    z[3] = I;
+    if (dzdI) *dzdI = {an, ap};
+    return z;
+  }
+
+  /// Control equation f(I) = 0 and df/dI at the terminal inputs z0 moved to current I.
+  void control_equation(const std::array<double, kTerminalInputs>& z0, double I, double& f, double& df) const {
     const double target = control_value_;
-    auto eval = [&](double I, double& f, double& df) {
-      y[iI_] = I;
-      const auto zd = terminal_inputs(y);
-      check_domain(zd);
-      std::array<AD, kTerminalInputs> z;
-      for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], ADVec::Zero());
-      z[3].derivatives()[3] = 1.0;
-      // Surface concentrations move with I through the flux condition.
-      const double T = zd[2];
-      z[0].derivatives()[3] = -pn_.wg * en_.djdI / (kFaraday * en_.D0 * arrhenius(en_.ED, Tref_, T));
-      z[1].derivatives()[3] = -pp_.wg * ep_.djdI / (kFaraday * ep_.D0 * arrhenius(ep_.ED, Tref_, T));
-      AD V, Q;
-      terminal(z, V, Q);
-      if (control_ == Control::Voltage) {
-        f = V.value() - target;
-        df = V.derivatives()[3];
-      } else {
-        f = I * V.value() - target;
-        df = V.value() + I * V.derivatives()[3];
-      }
-    };
-    double I = (control_ == Control::Power) ? target / std::max(1.0, outputs_voltage_guess(y)) : y[iI_];
+    if (control_ == Control::Current) {
+      f = I - target;
+      df = 1.0;
+      return;
+    }
+    std::array<double, 2> dzdI{};
+    const auto zd = at_current(z0, I, &dzdI);
+    check_domain(zd);
+    std::array<AD, kTerminalInputs> z;
+    for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], ADVec::Zero());
+    z[3].derivatives()[3] = 1.0;
+    z[0].derivatives()[3] = dzdI[0];
+    z[1].derivatives()[3] = dzdI[1];
+    AD V, Q;
+    terminal(z, V, Q);
+    if (control_ == Control::Voltage) {
+      f = V.value() - target;
+      df = V.derivatives()[3];
+    } else {
+      f = I * V.value() - target;
+      df = V.value() + I * V.derivatives()[3];
+    }
+  }
+
+  /// Newton-Raphson on the control equation from the guess I; nullopt when it does not converge.
+  std::optional<double> solve_current(const std::array<double, kTerminalInputs>& z0, double I, int max_iter) const {
+    const double tol = 1e-11 * std::max(1.0, std::abs(control_value_));
     double f = 0, df = 0;
-    for (int it = 0; it < 100; ++it) {
+    for (int it = 0; it < max_iter; ++it) {
       try {
-        eval(I, f, df);
+        control_equation(z0, I, f, df);
       } catch (const RecoverableError&) {
         I *= 0.5;  // stepped outside the stoichiometry window: back off towards rest
         continue;
       }
-      if (std::abs(f) < 1e-11 * std::max(1.0, std::abs(target))) {
-        const double c_rate = std::abs(I) / p_.cell.nominal_capacity_Ah;
-        if (c_rate > kMaxControlCRate)
-          throw Error("it needs {:.4g} A ({:.0f}C), beyond the {:.0f}C the model is meant for", I, c_rate,
-                      kMaxControlCRate);
-        y[iI_] = I;
-        return;
-      }
+      if (std::abs(f) < tol) return I;
       if (!(df != 0.0) || !std::isfinite(df)) break;
       double dI = -f / df;
       const double cap = 10.0 * p_.cell.nominal_capacity_Ah;  // at most a 10C change per iteration
       if (std::abs(dI) > cap) dI = std::copysign(cap, dI);
       I += dI;
     }
-    throw Error("could not find the current for {} control at {} {}", control_ == Control::Voltage ? "voltage" : "power",
-                target, control_ == Control::Voltage ? "V" : "W");
+    return std::nullopt;
+  }
+
+  void solve_control(double* y) {
+    const double target = control_value_;
+    const double I0 = (control_ == Control::Power) ? target / std::max(1.0, outputs_voltage_guess(y)) : y[iI_];
+    y[iI_] = I0;
+    const auto I = solve_current(terminal_inputs(y), I0, 100);
+    if (!I)
+      throw Error("could not find the current for {} control at {} {}",
+                  control_ == Control::Voltage ? "voltage" : "power", target, control_ == Control::Voltage ? "V" : "W");
+    const double c_rate = std::abs(*I) / p_.cell.nominal_capacity_Ah;
+    if (c_rate > kMaxControlCRate)
+      throw Error("it needs {:.4g} A ({:.0f}C), beyond the {:.0f}C the model is meant for", *I, c_rate,
+                  kMaxControlCRate);
+    y[iI_] = *I;
   }
 
   double outputs_voltage_guess(double* y) const {
