@@ -1,5 +1,10 @@
 #include "packlife/models/functions.hpp"
 
+#include <algorithm>
+#include <fstream>
+
+#include "packlife/core/error.hpp"
+
 
 #include <cmath>
 
@@ -141,6 +146,99 @@ const NamedFunction* find_function(const std::string& name) {
 }
 
 const std::vector<NamedFunction>& all_functions() { return kFunctions; }
+
+std::shared_ptr<const TableFunction> TableFunction::load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, 0, 0, "", "cannot open table file for reading");
+  std::vector<double> x, y;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    const auto hash = line.find('#');
+    if (hash != std::string::npos) line.erase(hash);
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto comma = line.find(',');
+    if (comma == std::string::npos) throw InputError(path, n, 0, "", "expected two comma-separated numbers 'x,y'");
+    double a = 0, b = 0;
+    try {
+      size_t ia = 0, ib = 0;
+      const std::string sa = line.substr(0, comma), sb = line.substr(comma + 1);
+      a = std::stod(sa, &ia);
+      b = std::stod(sb, &ib);
+      if (sa.find_first_not_of(" \t\r", ia) != std::string::npos || sb.find_first_not_of(" \t\r", ib) != std::string::npos)
+        throw std::invalid_argument("trailing text");
+    } catch (const std::exception&) {
+      throw InputError(path, n, 0, "", fmt::format("'{}' is not two numbers 'x,y'", line));
+    }
+    if (!x.empty() && !(a > x.back()))
+      throw InputError(path, n, 0, "", fmt::format("x = {} does not increase (previous {})", a, x.back()));
+    x.push_back(a);
+    y.push_back(b);
+  }
+  if (x.size() < 4) throw InputError(path, n, 0, "", fmt::format("a table needs at least 4 rows, found {}", x.size()));
+  return std::make_shared<const TableFunction>(path, std::move(x), std::move(y));
+}
+
+TableFunction::TableFunction(std::string path, std::vector<double> x, std::vector<double> y)
+    : path_(std::move(path)), x_(std::move(x)), y_(std::move(y)) {
+  // Spline slopes s_i: C2 continuity at interior knots, not-a-knot (continuous third derivative)
+  // at the second and second-to-last knots (de Boor, A Practical Guide to Splines, 1978, ch. IV).
+  const int n = static_cast<int>(x_.size());
+  std::vector<double> h(n - 1), d(n - 1);
+  for (int i = 0; i < n - 1; ++i) {
+    h[i] = x_[i + 1] - x_[i];
+    d[i] = (y_[i + 1] - y_[i]) / h[i];
+  }
+  // Tridiagonal rows except the two end rows, which reach one knot further; eliminated below.
+  std::vector<double> lo(n, 0.0), di(n, 0.0), up(n, 0.0), r(n, 0.0);
+  for (int i = 1; i < n - 1; ++i) {
+    lo[i] = h[i];
+    di[i] = 2.0 * (h[i - 1] + h[i]);
+    up[i] = h[i - 1];
+    r[i] = 3.0 * (h[i] * d[i - 1] + h[i - 1] * d[i]);
+  }
+  di[0] = h[1];
+  up[0] = h[0] + h[1];
+  r[0] = ((h[0] + 2.0 * (h[0] + h[1])) * h[1] * d[0] + h[0] * h[0] * d[1]) / (h[0] + h[1]);
+  lo[n - 1] = h[n - 2] + h[n - 3];
+  di[n - 1] = h[n - 3];
+  r[n - 1] = (h[n - 2] * h[n - 2] * d[n - 3] + (2.0 * (h[n - 3] + h[n - 2]) + h[n - 2]) * h[n - 3] * d[n - 2]) /
+             (h[n - 3] + h[n - 2]);
+  // Thomas algorithm.
+  for (int i = 1; i < n; ++i) {
+    const double w = lo[i] / di[i - 1];
+    di[i] -= w * up[i - 1];
+    r[i] -= w * r[i - 1];
+  }
+  s_.assign(n, 0.0);
+  s_[n - 1] = r[n - 1] / di[n - 1];
+  for (int i = n - 2; i >= 0; --i) s_[i] = (r[i] - up[i] * s_[i + 1]) / di[i];
+}
+
+void TableFunction::eval(double x, double& f, double& df) const {
+  const int n = static_cast<int>(x_.size());
+  int i = static_cast<int>(std::upper_bound(x_.begin(), x_.end(), x) - x_.begin()) - 1;
+  i = std::clamp(i, 0, n - 2);
+  const double h = x_[i + 1] - x_[i], t = (x - x_[i]) / h;
+  const double t2 = t * t, t3 = t2 * t;
+  const double h00 = 2 * t3 - 3 * t2 + 1, h10 = t3 - 2 * t2 + t, h01 = -2 * t3 + 3 * t2, h11 = t3 - t2;
+  f = h00 * y_[i] + h * h10 * s_[i] + h01 * y_[i + 1] + h * h11 * s_[i + 1];
+  const double d00 = (6 * t2 - 6 * t) / h, d10 = 3 * t2 - 4 * t + 1, d01 = (-6 * t2 + 6 * t) / h, d11 = 3 * t2 - 2 * t;
+  df = d00 * y_[i] + d10 * s_[i] + d01 * y_[i + 1] + d11 * s_[i + 1];
+}
+
+double TableFunction::operator()(double x) const {
+  double f, df;
+  eval(x, f, df);
+  return f;
+}
+
+AD TableFunction::operator()(const AD& x) const {
+  double f, df;
+  eval(x.value(), f, df);
+  return AD(f, df * x.derivatives());
+}
 
 
 }  // namespace packlife

@@ -14,16 +14,19 @@ namespace packlife {
 
 namespace {
 
-enum class Kind { Number, Function, NumberOrFunction };
+enum class Kind { Number, Function, NumberOrFunction, Text };
 
-/// Schema of one parameter (all are required): key, unit, kind, admissible range, and where it goes.
+/// Schema of one parameter: key, unit, kind, admissible range, and where it goes. All keys outside
+/// the "ageing." section are required; ageing keys are required by the mechanisms that use them.
 struct Spec {
   const char* key;
   const char* unit;
   Kind kind;
   double min, max;  ///< inclusive range for numbers
   std::function<void(ParameterSet&, double)> set_number;
-  std::function<void(ParameterSet&, const NamedFunction*)> set_function;
+  std::function<void(ParameterSet&, const ScalarFunction&)> set_function;  ///< built-in function or table
+  std::function<void(ParameterSet&, const std::string&)> set_text = nullptr;
+  bool optional() const { return std::string(key).rfind("ageing.", 0) == 0; }
 };
 
 constexpr double kInf = 1e300;
@@ -31,12 +34,22 @@ constexpr double kInf = 1e300;
 #define NUM(key, unit, lo, hi, member) \
   Spec { key, unit, Kind::Number, lo, hi, [](ParameterSet& p, double v) { p.member = v; }, nullptr }
 #define FUN(key, unit, member) \
-  Spec { key, unit, Kind::Function, 0, 0, nullptr, [](ParameterSet& p, const NamedFunction* f) { p.member.fn = f; } }
+  Spec { key, unit, Kind::Function, 0, 0, nullptr, [](ParameterSet& p, const ScalarFunction& f) { p.member = f; } }
 #define NUMFUN(key, unit, lo, hi, member)                                                            \
   Spec {                                                                                             \
     key, unit, Kind::NumberOrFunction, lo, hi, [](ParameterSet& p, double v) { p.member.constant = v; }, \
-        [](ParameterSet& p, const NamedFunction* f) { p.member.fn = f; }                             \
+        [](ParameterSet& p, const ScalarFunction& f) { p.member = f; }                               \
   }
+
+#define TEXT(key, member) \
+  Spec { key, "-", Kind::Text, 0, 0, nullptr, nullptr, [](ParameterSet& p, const std::string& v) { p.member = v; } }
+#define LAM(prefix, m)                                                                    \
+  NUM(prefix ".lam_rate_s", "1/s", 0, 1, m.rate_s),                                       \
+  NUM(prefix ".lam_exponent", "1", 0, 10, m.exponent),                                    \
+  NUM(prefix ".critical_stress_Pa", "Pa", 1, 1e12, m.critical_stress_Pa),                 \
+  NUM(prefix ".youngs_modulus_Pa", "Pa", 1, 1e13, m.youngs_modulus_Pa),                   \
+  NUM(prefix ".poisson_ratio", "1", 0, 0.5, m.poisson_ratio),                             \
+  NUM(prefix ".partial_molar_volume_m3_mol", "m3/mol", -1e-3, 1e-3, m.partial_molar_volume_m3_mol)
 
 #define ELECTRODE(prefix, m)                                                                         \
   NUM(prefix ".thickness_m", "m", 1e-7, 1e-2, m.thickness_m),                                        \
@@ -89,6 +102,24 @@ const std::vector<Spec>& schema() {
       NUM("electrolyte.diffusivity_activation_J_mol", "J/mol", 0, 1e6, electrolyte.diffusivity_activation_J_mol),
       NUMFUN("electrolyte.conductivity_S_m", "S/m", 1e-9, 1e6, electrolyte.conductivity_S_m),
       NUM("electrolyte.conductivity_activation_J_mol", "J/mol", 0, 1e6, electrolyte.conductivity_activation_J_mol),
+      // Degradation (optional section).
+      TEXT("ageing.default_mechanisms", ageing.default_mechanisms),
+      TEXT("ageing.sei.form", ageing.sei_form),
+      NUM("ageing.sei.initial_thickness_m", "m", 1e-12, 1e-5, ageing.sei_initial_thickness_m),
+      NUM("ageing.sei.partial_molar_volume_m3_mol", "m3/mol", 1e-7, 1e-2, ageing.sei_partial_molar_volume_m3_mol),
+      NUM("ageing.sei.lithium_per_sei", "1", 0.1, 10, ageing.sei_lithium_per_sei),
+      NUM("ageing.sei.resistivity_ohm_m", "ohm*m", 0, 1e12, ageing.sei_resistivity_ohm_m),
+      NUM("ageing.sei.solvent_diffusivity_m2_s", "m2/s", 0, 1e-10, ageing.sei_solvent_diffusivity_m2_s),
+      NUM("ageing.sei.bulk_solvent_concentration_mol_m3", "mol/m3", 0, 1e5, ageing.sei_bulk_solvent_concentration_mol_m3),
+      NUM("ageing.sei.exchange_current_A_m2", "A/m2", 0, 1, ageing.sei_exchange_current_A_m2),
+      NUM("ageing.sei.open_circuit_potential_V", "V", -1, 3, ageing.sei_open_circuit_potential_V),
+      NUM("ageing.sei.activation_J_mol", "J/mol", 0, 1e6, ageing.sei_activation_J_mol),
+      NUM("ageing.plating.rate_constant_m_s", "m/s", 0, 1, ageing.plating_rate_constant_m_s),
+      NUM("ageing.plating.transfer_coefficient", "1", 0.01, 0.99, ageing.plating_transfer_coefficient),
+      NUM("ageing.plating.dead_decay_constant_s", "1/s", 0, 1, ageing.plating_dead_decay_s),
+      NUM("ageing.plating.initial_concentration_mol_m3", "mol/m3", 0, 1e5, ageing.plating_initial_mol_m3),
+      LAM("ageing.negative", ageing.lam_negative),
+      LAM("ageing.positive", ageing.lam_positive),
   };
   return s;
 }
@@ -96,11 +127,29 @@ const std::vector<Spec>& schema() {
 #undef FUN
 #undef NUMFUN
 #undef ELECTRODE
+#undef TEXT
+#undef LAM
 
 std::string function_names() {
   std::string s;
   for (const auto& f : all_functions()) s += (s.empty() ? "" : ", ") + std::string(f.name);
   return s;
+}
+
+/// A table path as written in a parameter file: absolute, or relative to the file's folder, or
+/// relative to the data folder (datasets/). Empty if none exists.
+std::string resolve_table_path(const std::string& rel, const std::string& origin) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  if (fs::path(rel).is_absolute()) {
+    candidates.push_back(rel);
+  } else {
+    candidates.push_back(fs::path(origin).parent_path() / rel);
+    candidates.push_back(fs::path(data_dir()) / rel);
+  }
+  for (const auto& c : candidates)
+    if (fs::is_regular_file(c)) return fs::absolute(c).lexically_normal().string();
+  return "";
 }
 
 }  // namespace
@@ -171,8 +220,9 @@ ParameterSet parse_parameter_set(const std::string& text, const std::string& ori
     if (!e.IsMap()) throw src.error(e, key, "expected a mapping {value|function, unit, source}");
     for (const auto& f : e) {
       const std::string fk = f.first.Scalar();
-      if (fk != "value" && fk != "function" && fk != "unit" && fk != "source" && fk != "note")
-        throw src.error(f.first, key, fmt::format("unknown field '{}'; expected value or function, unit, source, note", fk));
+      if (fk != "value" && fk != "function" && fk != "table" && fk != "unit" && fk != "source" && fk != "note")
+        throw src.error(f.first, key,
+                        fmt::format("unknown field '{}'; expected value, function or table, unit, source, note", fk));
     }
     if (!e["unit"]) throw src.error(e, key, fmt::format("missing 'unit' (expected '{}')", spec->unit));
     const std::string unit = src.as_string(e["unit"], key);
@@ -182,15 +232,36 @@ ParameterSet parse_parameter_set(const std::string& text, const std::string& ori
     if (!p.references.count(source))
       throw src.error(e["source"], key, fmt::format("source '{}' is not listed under references", source));
     ParameterRecord rec{key, unit, source, ""};
-    if (e["value"] && e["function"]) throw src.error(e, key, "give either 'value' or 'function', not both");
-    if (e["function"]) {
+    if (!!e["value"] + !!e["function"] + !!e["table"] > 1)
+      throw src.error(e, key, "give one of 'value', 'function' or 'table'");
+    if (spec->kind == Kind::Text) {
+      if (!e["value"] || e["function"] || e["table"]) throw src.error(e, key, "expected a text 'value'");
+      const std::string v = src.as_string(e["value"], key);
+      spec->set_text(p, v);
+      rec.value = v;
+      rec.is_text = true;
+    } else if (e["table"]) {
+      if (spec->kind == Kind::Number) throw src.error(e["table"], key, "expected a number 'value', not a table");
+      const std::string rel = src.as_string(e["table"], key);
+      const std::string path = resolve_table_path(rel, origin);
+      if (path.empty())
+        throw src.error(e["table"], key,
+                        fmt::format("table file '{}' not found (looked beside the parameter file and in {})", rel, data_dir()));
+      ScalarFunction sf;
+      sf.table = TableFunction::load(path);
+      spec->set_function(p, sf);
+      rec.value = path;
+      rec.is_table = true;
+    } else if (e["function"]) {
       if (spec->kind == Kind::Number) throw src.error(e["function"], key, "expected a number 'value', not a function");
       const std::string fname = src.as_string(e["function"], key);
       const NamedFunction* fn = find_function(fname);
       if (!fn) throw src.error(e["function"], key, fmt::format("unknown function '{}'; known: {}", fname, function_names()));
       if (std::string(fn->unit) != spec->unit)
         throw src.error(e["function"], key, fmt::format("function '{}' returns {}, expected {}", fname, fn->unit, spec->unit));
-      spec->set_function(p, fn);
+      ScalarFunction sf;
+      sf.fn = fn;
+      spec->set_function(p, sf);
       rec.value = fname;
     } else if (e["value"]) {
       if (spec->kind == Kind::Function) throw src.error(e["value"], key, "expected a 'function' name, not a number");
@@ -204,8 +275,9 @@ ParameterSet parse_parameter_set(const std::string& text, const std::string& ori
     }
     p.records.push_back(rec);
   }
+  p.present = seen;
   for (const auto& s : schema())
-    if (!seen.count(s.key))
+    if (!s.optional() && !seen.count(s.key))
       throw src.error(params, s.key, fmt::format("required parameter missing (unit {})", s.unit));
 
   // Cross-checks.
@@ -219,10 +291,40 @@ ParameterSet parse_parameter_set(const std::string& text, const std::string& ori
   };
   check_electrode(p.negative, "negative");
   check_electrode(p.positive, "positive");
+  if (seen.count("ageing.sei.form") && p.ageing.sei_form != "solvent-diffusion" && p.ageing.sei_form != "reaction")
+    throw src.error(params["ageing.sei.form"], "ageing.sei.form",
+                    fmt::format("'{}': expected solvent-diffusion or reaction", p.ageing.sei_form));
   if (p.cell.lower_voltage_cutoff_V >= p.cell.upper_voltage_cutoff_V)
     throw src.error(params["cell.lower_voltage_cutoff_V"], "cell.lower_voltage_cutoff_V",
                     "must be below cell.upper_voltage_cutoff_V");
   return p;
+}
+
+std::vector<std::string> required_ageing_keys(const std::string& mechanism) {
+  const std::vector<std::string> film = {"ageing.sei.initial_thickness_m", "ageing.sei.partial_molar_volume_m3_mol",
+                                         "ageing.sei.lithium_per_sei", "ageing.sei.resistivity_ohm_m",
+                                         "ageing.sei.activation_J_mol"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), film.begin(), film.end());
+    return extra;
+  };
+  if (mechanism == "sei-solvent-diffusion")
+    return with({"ageing.sei.solvent_diffusivity_m2_s", "ageing.sei.bulk_solvent_concentration_mol_m3"});
+  if (mechanism == "sei-reaction")
+    return with({"ageing.sei.exchange_current_A_m2", "ageing.sei.open_circuit_potential_V"});
+  if (mechanism == "plating")
+    return {"ageing.plating.rate_constant_m_s", "ageing.plating.transfer_coefficient",
+            "ageing.plating.dead_decay_constant_s", "ageing.plating.initial_concentration_mol_m3",
+            "ageing.sei.initial_thickness_m"};
+  if (mechanism == "lam") {
+    std::vector<std::string> k;
+    for (const char* e : {"negative", "positive"})
+      for (const char* f : {"lam_rate_s", "lam_exponent", "critical_stress_Pa", "youngs_modulus_Pa", "poisson_ratio",
+                            "partial_molar_volume_m3_mol"})
+        k.push_back(fmt::format("ageing.{}.{}", e, f));
+    return k;
+  }
+  throw Error("unknown degradation mechanism '{}'", mechanism);
 }
 
 double ParameterSet::stack_thickness_m() const {
@@ -250,7 +352,11 @@ std::string ParameterSet::to_yaml() const {
   out << YAML::EndMap << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
   for (const auto& r : records) {
     out << YAML::Key << r.key << YAML::Value << YAML::Flow << YAML::BeginMap;
-    if (find_function(r.value))
+    if (r.is_text)
+      out << YAML::Key << "value" << YAML::Value << YAML::DoubleQuoted << r.value;
+    else if (r.is_table)
+      out << YAML::Key << "table" << YAML::Value << r.value;
+    else if (find_function(r.value))
       out << YAML::Key << "function" << YAML::Value << r.value;
     else
       out << YAML::Key << "value" << YAML::Value << r.value;

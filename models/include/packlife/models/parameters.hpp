@@ -4,6 +4,7 @@
 /// Every entry in a file carries its value, its unit and its source; the loader checks units,
 /// ranges and references and names file, line and key in every error.
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,10 +80,43 @@ struct CellParameters {
   double electrode_area_m2() const { return electrode_height_m * electrode_width_m; }
 };
 
+/// Degradation parameters (optional section of a set; a mechanism needs its own keys, see
+/// required_ageing_keys). Sources: O'Kane et al. (2022) Phys. Chem. Chem. Phys. 24 7909 and the
+/// references in docs/models.md.
+struct LamParameters {
+  double rate_s = 0;                   ///< beta: proportional term of the stress-driven LAM rate [1/s]
+  double exponent = 2;                 ///< m: exponent on the normalised stress
+  double critical_stress_Pa = 1;       ///< sigma_c
+  double youngs_modulus_Pa = 0;        ///< E
+  double poisson_ratio = 0.3;          ///< nu
+  double partial_molar_volume_m3_mol = 0;  ///< Omega
+};
+
+struct AgeingParameters {
+  double sei_initial_thickness_m = 0;
+  double sei_partial_molar_volume_m3_mol = 0;
+  double sei_lithium_per_sei = 1;           ///< z: mol of Li consumed per mol of SEI
+  double sei_resistivity_ohm_m = 0;
+  double sei_solvent_diffusivity_m2_s = 0;  ///< solvent-diffusion-limited form
+  double sei_bulk_solvent_concentration_mol_m3 = 0;
+  double sei_exchange_current_A_m2 = 0;     ///< reaction-limited form
+  double sei_open_circuit_potential_V = 0;
+  double sei_activation_J_mol = 0;
+  std::string sei_form;                     ///< the set's own form: "solvent-diffusion" or "reaction"
+  double plating_rate_constant_m_s = 0;
+  double plating_transfer_coefficient = 0.5;  ///< cathodic (plating) transfer coefficient
+  double plating_dead_decay_s = 0;             ///< gamma_0
+  double plating_initial_mol_m3 = 0;
+  LamParameters lam_negative, lam_positive;
+  std::string default_mechanisms;  ///< the set's recommended list, e.g. "sei,plating,lam"
+};
+
 /// One entry as read from the file, kept for write-back and provenance.
 struct ParameterRecord {
   std::string key, unit, source;
-  std::string value;  ///< number as text or function name
+  std::string value;  ///< number as text, function name, or table path (absolute)
+  bool is_table = false;
+  bool is_text = false;
 };
 
 struct ParameterSet {
@@ -94,7 +128,9 @@ struct ParameterSet {
   ElectrodeParameters negative, positive;
   SeparatorParameters separator;
   ElectrolyteParameters electrolyte;
+  AgeingParameters ageing;
   std::vector<ParameterRecord> records;
+  std::set<std::string> present;  ///< keys given in the file (the ageing section is optional)
 
   /// Total stack thickness including current collectors [m].
   double stack_thickness_m() const;
@@ -103,6 +139,9 @@ struct ParameterSet {
   /// The resolved set as a YAML document in the same format as the input files (re-loadable).
   std::string to_yaml() const;
 };
+
+/// Keys a degradation mechanism needs ("sei-solvent-diffusion", "sei-reaction", "plating", "lam").
+std::vector<std::string> required_ageing_keys(const std::string& mechanism);
 
 /// Loads a set by built-in name (e.g. "chen2020", looked up in the data folder) or by file path.
 ParameterSet load_parameter_set(const std::string& name_or_path);
