@@ -1,11 +1,20 @@
 #pragma once
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "packlife/models/simulation.hpp"
 
 namespace packlife::test {
+
+/// A fresh directory for a test's files, under the test's working directory.
+inline std::string temp_dir(const std::string& name) {
+  const auto d = std::filesystem::current_path() / ("tmp_" + name);
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d.string();
+}
 
 inline const ParameterSet& chen() {
   static const ParameterSet p = load_parameter_set("chen2020");

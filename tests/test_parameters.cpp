@@ -109,7 +109,7 @@ TEST_CASE("malformed parameter files name file, line and key", "[parameters][err
       {"{value: 29866,", "{value: 40000,", "below the maximum concentration"},
       {"{value: 85.2e-6, unit: m,", "{unit: m,", "missing 'value'"},
       {"{value: 85.2e-6, unit: m,", "{value: 85.2e-6,", "missing 'unit'"},
-      {"{value: 85.2e-6, unit: m,", "{value: 85.2e-6, function: chen2020_graphite_ocp, unit: m,", "not both"},
+      {"{value: 85.2e-6, unit: m,", "{value: 85.2e-6, function: chen2020_graphite_ocp, unit: m,", "give one of"},
       {"{value: 85.2e-6, unit: m,", "{value: 85.2e-6, unit: m, colour: blue,", "unknown field 'colour'"},
       {"{function: chen2020_graphite_ocp, unit: V", "{value: 0.1, unit: V", "expected a 'function' name"},
       {"{function: chen2020_graphite_ocp, unit: V", "{function: nyman2008_diffusivity, unit: V", "returns m2/s"},
@@ -118,6 +118,10 @@ TEST_CASE("malformed parameter files name file, line and key", "[parameters][err
       {"{value: 2.5, unit: V", "{value: 4.3, unit: V", "must be below cell.upper_voltage_cutoff_V"},
       {"name: chen2020", "nam: chen2020", "unknown top-level key"},
       {"{value: 4.2, unit: V", "{value: 9.0, unit: V", "never reaches 9 V"},
+      {"{function: chen2020_graphite_ocp, unit: V", "{table: ocp/nowhere.csv, unit: V", "table file 'ocp/nowhere.csv' not found"},
+      {"{value: 0.75, unit:", "{table: ocp/graphite_LGM50_ocp_Chen2020.csv, unit:", "not a table"},
+      {"parameters:\n", "parameters:\n  ageing.sei.form: {value: magic, unit: \"-\", source: Chen2020}\n",
+       "expected solvent-diffusion or reaction"},
   };
   for (const auto& d : damages) {
     INFO(d.to);
@@ -131,4 +135,52 @@ TEST_CASE("malformed parameter files name file, line and key", "[parameters][err
     const std::string msg = error_of(replace(t, d.from, d.to));
     CHECK_THAT(msg, Catch::Contains("bad.yaml") && Catch::Contains(d.expect));
   }
+}
+
+TEST_CASE("tabulated functions: not-a-knot cubic spline, file errors", "[parameters][functions]") {
+  const auto dir = test::temp_dir("tables");
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+    return dir + "/" + name;
+  };
+  // A not-a-knot spline reproduces a cubic exactly, on uneven knots, inside and outside the range.
+  std::string cubic = "# x,y\n";
+  for (double x : {0.0, 0.1, 0.25, 0.3, 0.55, 0.7, 0.9, 1.0}) cubic += fmt::format("{},{}\n", x, 2 * x * x * x - x * x + 0.5);
+  const auto t = TableFunction::load(write("cubic.csv", cubic));
+  for (double x : {-0.05, 0.0, 0.05, 0.33, 0.61, 0.99, 1.0, 1.1}) {
+    double f, df;
+    t->eval(x, f, df);
+    CHECK(f == Approx(2 * x * x * x - x * x + 0.5).margin(1e-12));
+    CHECK(df == Approx(6 * x * x - 2 * x).margin(1e-10));
+  }
+  // The measured graphite curve of Chen 2020: passes through its data, OCP falls with lithiation.
+  const auto g = TableFunction::load(data_dir() + "/ocp/graphite_LGM50_ocp_Chen2020.csv");
+  CHECK((*g)(1.0) == Approx(0.0760153081792987).margin(1e-12));
+  CHECK((*g)(0.1) > (*g)(0.5));
+  CHECK((*g)(0.5) > (*g)(0.9));
+  // Errors name the file and line.
+  REQUIRE_THROWS_WITH(TableFunction::load(write("a.csv", "0,1\n0.5,2\nx,3\n1,4\n")),
+                      Catch::Contains("a.csv:3") && Catch::Contains("not two numbers"));
+  REQUIRE_THROWS_WITH(TableFunction::load(write("b.csv", "0,1\n0.5,2\n0.4,3\n1,4\n")),
+                      Catch::Contains("b.csv:3") && Catch::Contains("does not increase"));
+  REQUIRE_THROWS_WITH(TableFunction::load(write("c.csv", "0,1\n1,2\n")), Catch::Contains("at least 4 rows"));
+  REQUIRE_THROWS_WITH(TableFunction::load(write("d.csv", "0;1\n")), Catch::Contains("d.csv:1"));
+  REQUIRE_THROWS_WITH(TableFunction::load(dir + "/missing.csv"), Catch::Contains("cannot open"));
+}
+
+TEST_CASE("okane2022: Chen2020 electrochemistry with the measured graphite OCP and degradation parameters",
+          "[parameters]") {
+  const ParameterSet p = load_parameter_set("okane2022");
+  CHECK(p.negative.ocp_V.table != nullptr);
+  CHECK(p.ageing.sei_form == "solvent-diffusion");
+  CHECK(p.ageing.default_mechanisms == "sei,plating,lam");
+  for (const char* m : {"sei-solvent-diffusion", "sei-reaction", "plating", "lam"})
+    for (const auto& k : required_ageing_keys(m)) CHECK(p.present.count(k) == 1);
+  // Written back and re-read: the same set (table by absolute path).
+  const ParameterSet q = parse_parameter_set(p.to_yaml(), "roundtrip.yaml");
+  CHECK(q.negative.ocp_V(0.3) == p.negative.ocp_V(0.3));
+  CHECK(q.ageing.sei_solvent_diffusivity_m2_s == p.ageing.sei_solvent_diffusivity_m2_s);
+  CHECK(q.ageing.default_mechanisms == p.ageing.default_mechanisms);
+  // Chen2020 has no degradation section.
+  CHECK(load_parameter_set("chen2020").present.count("ageing.sei.initial_thickness_m") == 0);
 }
