@@ -35,7 +35,8 @@ struct SimulateArgs {
   int electrolyte_cells = packlife::ModelOptions{}.electrolyte_cells;
   double particle_stretch = packlife::ModelOptions{}.particle_mesh_stretch;
   double rtol = packlife::ModelOptions{}.rtol;
-  std::string csv, out;
+  std::string csv, out, summary_csv;
+  std::string ageing = "none";
   bool json = false, quiet = false;
 };
 
@@ -60,6 +61,7 @@ int run_simulate(const SimulateArgs& a) {
   Experiment exp = a.experiment_file.empty() ? parse_experiment(a.experiment) : load_experiment_file(a.experiment_file);
   exp.cycles = a.cycles;
   const ParameterSet params = load_parameter_set(a.params);
+  mo.ageing = parse_ageing(a.ageing, params);
   auto model = make_model(a.model, params, mo);
   SimulationOptions so;
   so.initial_soc = a.initial_soc;
@@ -68,6 +70,8 @@ int run_simulate(const SimulateArgs& a) {
   std::unique_ptr<AtomicFile> csv_file, h5_file;
   if (!a.csv.empty()) csv_file = std::make_unique<AtomicFile>(a.csv);
   if (!a.out.empty()) h5_file = std::make_unique<AtomicFile>(a.out);
+  std::unique_ptr<AtomicFile> summary_file;
+  if (!a.summary_csv.empty()) summary_file = std::make_unique<AtomicFile>(a.summary_csv);
 
   const Solution sol = simulate(*model, exp, so, [&](const std::string& w) {
     if (!a.quiet) fmt::print(stderr, "warning: {}\n", w);
@@ -75,7 +79,9 @@ int run_simulate(const SimulateArgs& a) {
   RunInputs in{a.model, mo, so, exp, &params};
   if (csv_file) write_csv(sol, csv_file->temp_path());
   if (h5_file) write_hdf5(sol, in, *model, h5_file->temp_path());
+  if (summary_file) write_summary_csv(sol, summary_file->temp_path());
   if (csv_file) csv_file->commit();
+  if (summary_file) summary_file->commit();
   if (h5_file) h5_file->commit();
   const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count();
 
@@ -149,6 +155,12 @@ int main(int argc, char** argv) {
   sim->add_option("--electrolyte-cells", sa.electrolyte_cells, "finite volumes per electrolyte region (SPMe)")->capture_default_str();
   sim->add_option("--rtol", sa.rtol, "integrator relative tolerance")->capture_default_str();
   sim->add_option("--csv", sa.csv, "write the time series as CSV to this file")->capture_default_str();
+  sim->add_option("--summary-csv", sa.summary_csv, "write one row per cycle (capacity and degradation ledger) as CSV")
+      ->capture_default_str();
+  sim->add_option("--ageing", sa.ageing,
+                  "degradation mechanisms: none, default (the parameter set's list), or a comma list of sei, "
+                  "sei-solvent-diffusion, sei-reaction, plating, lam")
+      ->capture_default_str();
   sim->add_option("--out", sa.out, "write results and resolved inputs as HDF5 to this file")->capture_default_str();
   sim->add_flag("--json", sa.json, "print a JSON summary instead of text")->capture_default_str();
   sim->add_flag("--quiet", sa.quiet, "print nothing but errors")->capture_default_str();

@@ -1,5 +1,7 @@
 #include "packlife/models/cell_model.hpp"
 
+#include <sstream>
+
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -73,6 +75,59 @@ std::vector<std::pair<std::string, std::string>> model_names() {
   std::vector<std::pair<std::string, std::string>> v;
   for (const auto& [n, e] : registry()) v.emplace_back(n, e.description);
   return v;
+}
+
+std::string AgeingOptions::names() const {
+  std::string s;
+  auto add = [&](const char* n) { s += (s.empty() ? "" : ",") + std::string(n); };
+  if (sei) add(sei_reaction ? "sei-reaction" : "sei-solvent-diffusion");
+  if (plating) add("plating");
+  if (lam) add("lam");
+  return s.empty() ? "none" : s;
+}
+
+AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p) {
+  AgeingOptions a;
+  std::string list = text;
+  if (list == "none" || list.empty()) return a;
+  if (list == "default") {
+    if (!p.present.count("ageing.default_mechanisms"))
+      throw InputError(fmt::format("--ageing default: parameter set '{}' recommends no mechanisms "
+                                   "(no ageing.default_mechanisms); name them instead", p.name));
+    list = p.ageing.default_mechanisms;
+  }
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    std::string mech = item;
+    if (item == "sei") {
+      if (!p.present.count("ageing.sei.form"))
+        throw InputError(fmt::format("--ageing sei: parameter set '{}' names no SEI form (ageing.sei.form); "
+                                     "use sei-solvent-diffusion or sei-reaction", p.name));
+      mech = "sei-" + p.ageing.sei_form;
+    }
+    if (mech == "sei-solvent-diffusion" || mech == "sei-reaction") {
+      if (a.sei && a.sei_reaction != (mech == "sei-reaction"))
+        throw InputError(fmt::format("--ageing '{}': choose one SEI form", text));
+      a.sei = true;
+      a.sei_reaction = mech == "sei-reaction";
+    } else if (mech == "plating") {
+      a.plating = true;
+    } else if (mech == "lam") {
+      a.lam = true;
+    } else {
+      throw InputError(fmt::format("--ageing: unknown mechanism '{}'; expected none, default, or a comma list of "
+                                   "sei, sei-solvent-diffusion, sei-reaction, plating, lam", item));
+    }
+    std::string missing;
+    for (const auto& k : required_ageing_keys(mech))
+      if (!p.present.count(k)) missing += (missing.empty() ? "" : ", ") + k;
+    if (!missing.empty())
+      throw InputError(fmt::format("--ageing {}: parameter set '{}' ({}) lacks {}", mech, p.name, p.origin, missing));
+  }
+  return a;
 }
 
 }  // namespace packlife

@@ -23,6 +23,7 @@ std::string resolved_inputs_yaml(const RunInputs& in) {
   out << YAML::Key << "particle_cells" << YAML::Value << in.model_options.particle_cells;
   out << YAML::Key << "electrolyte_cells" << YAML::Value << in.model_options.electrolyte_cells;
   out << YAML::Key << "rtol" << YAML::Value << in.model_options.rtol;
+  out << YAML::Key << "ageing" << YAML::Value << in.model_options.ageing.names();
   out << YAML::Key << "initial_soc" << YAML::Value << in.sim_options.initial_soc;
   out << YAML::Key << "output_dt_s" << YAML::Value << in.sim_options.output_dt_s;
   out << YAML::Key << "cycles" << YAML::Value << in.experiment.cycles;
@@ -35,6 +36,49 @@ std::string resolved_inputs_yaml(const RunInputs& in) {
   }
   out << YAML::EndMap;
   return out.c_str();
+}
+
+namespace {
+/// Columns of the per-cycle summary: name, unit, value. One table for the CSV and the HDF5 file.
+struct SummaryColumn {
+  const char* name;
+  const char* unit;
+  double (*get)(const CycleSummary&);
+};
+const std::vector<SummaryColumn>& summary_columns() {
+  static const std::vector<SummaryColumn> c = {
+      {"cycle", "", [](const CycleSummary& r) { return double(r.cycle); }},
+      {"time_s", "s", [](const CycleSummary& r) { return r.time_s; }},
+      {"discharge_capacity_Ah", "A*h", [](const CycleSummary& r) { return r.discharge_capacity_Ah; }},
+      {"lli_pct", "%", [](const CycleSummary& r) { return r.lli_pct; }},
+      {"lam_ne_pct", "%", [](const CycleSummary& r) { return r.lam_ne_pct; }},
+      {"lam_pe_pct", "%", [](const CycleSummary& r) { return r.lam_pe_pct; }},
+      {"sei_thickness_m", "m", [](const CycleSummary& r) { return r.ledger.sei_thickness_m; }},
+      {"lithium_sei_mol", "mol", [](const CycleSummary& r) { return r.ledger.lithium_sei_mol; }},
+      {"lithium_plated_mol", "mol", [](const CycleSummary& r) { return r.ledger.lithium_plated_mol; }},
+      {"lithium_dead_mol", "mol", [](const CycleSummary& r) { return r.ledger.lithium_dead_mol; }},
+      {"lithium_lam_mol", "mol",
+       [](const CycleSummary& r) { return r.ledger.lithium_lam_negative_mol + r.ledger.lithium_lam_positive_mol; }},
+      {"film_resistance_ohm", "ohm", [](const CycleSummary& r) { return r.ledger.film_resistance_ohm; }},
+      {"charge_throughput_Ah", "A*h", [](const CycleSummary& r) { return r.charge_throughput_Ah; }},
+      {"energy_throughput_Wh", "W*h", [](const CycleSummary& r) { return r.energy_throughput_Wh; }},
+      {"equivalent_full_cycles", "", [](const CycleSummary& r) { return r.equivalent_full_cycles; }},
+  };
+  return c;
+}
+}  // namespace
+
+void write_summary_csv(const Solution& s, const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "w"), &std::fclose);
+  if (!f) throw Error("cannot write {}", path);
+  const auto& cols = summary_columns();
+  for (size_t k = 0; k < cols.size(); ++k) fmt::print(f.get(), "{}{}", k ? "," : "", cols[k].name);
+  std::fputs("\n", f.get());
+  for (const auto& r : s.cycles) {
+    for (size_t k = 0; k < cols.size(); ++k) fmt::print(f.get(), "{}{:.10g}", k ? "," : "", cols[k].get(r));
+    std::fputs("\n", f.get());
+  }
+  if (std::ferror(f.get())) throw Error("error while writing {}", path);
 }
 
 void write_csv(const Solution& s, const std::string& path) {
@@ -91,6 +135,12 @@ void write_hdf5(const Solution& s, const RunInputs& in, const CellModel& model, 
   w.dataset("/steps/discharge_Ah", q, "A*h");
   w.dataset("/steps/end_reason", reason);
   w.dataset("/steps/skipped", skipped, "");
+  w.create_group("/summary");
+  for (const auto& c : summary_columns()) {
+    std::vector<double> v;
+    for (const auto& r : s.cycles) v.push_back(c.get(r));
+    w.dataset(std::string("/summary/") + c.name, v, c.unit);
+  }
   w.create_group("/state");
   w.dataset("/state/final", s.final_state, "SI");
   w.dataset("/state/names", model.unknown_names());

@@ -127,6 +127,9 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
   dopt.atol = model.absolute_tolerances();
   model.set_control(Control::Current, 0.0);
   DaeIntegrator integ(model, dopt);
+  const double li0 = model.particle_lithium_mol(y.data());
+  double throughput_Ah = 0, energy_Wh = 0;
+  size_t energy_from = 0;  // samples already counted in energy_Wh
   Recorder rec(sol, model, o.output_dt_s);
   double t = 0.0;
   int step_counter = 0;
@@ -224,7 +227,27 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
       sr.discharge_Ah = y[n - 2] - q0;
       sol.solver_steps += integ.num_steps();
       sol.steps.push_back(sr);
+      throughput_Ah += std::abs(sr.discharge_Ah);
     }
+    // Per-cycle summary: the ledger at the end of the cycle.
+    CycleSummary cs;
+    cs.cycle = cycle + 1;
+    cs.time_s = t;
+    for (const StepRecord& r : sol.steps)
+      if (r.cycle == cycle && r.discharge_Ah > 0) cs.discharge_capacity_Ah += r.discharge_Ah;
+    cs.ledger = model.degradation(y.data());
+    cs.lli_pct = 100.0 * cs.ledger.lithium_lost_mol() / li0;
+    cs.lam_ne_pct = 100.0 * (1.0 - (model.options().ageing.any() ? cs.ledger.active_fraction_negative : 1.0));
+    cs.lam_pe_pct = 100.0 * (1.0 - (model.options().ageing.any() ? cs.ledger.active_fraction_positive : 1.0));
+    for (size_t i = std::max<size_t>(energy_from, 1); i < sol.size(); ++i)
+      if (sol.step[i] == sol.step[i - 1])
+        energy_Wh += 0.5 * std::abs(sol.current_A[i] * sol.voltage_V[i] + sol.current_A[i - 1] * sol.voltage_V[i - 1]) *
+                     (sol.time_s[i] - sol.time_s[i - 1]) / 3600.0;
+    energy_from = sol.size();
+    cs.charge_throughput_Ah = throughput_Ah;
+    cs.energy_throughput_Wh = energy_Wh;
+    cs.equivalent_full_cycles = throughput_Ah / (2.0 * model.parameters().cell.nominal_capacity_Ah);
+    sol.cycles.push_back(cs);
   }
   sol.final_state = y;
   return sol;

@@ -96,6 +96,20 @@ class SingleParticleModel final : public CellModel {
       build_electrolyte_mesh();
       off += Nx_;
     }
+    ag_ = o_.ageing;
+    if (ag_.any()) {
+      // Degradation unknowns (x-averaged): SEI thickness, plated and dead lithium, active fractions,
+      // lithium in SEI and lost with LAM (ledger integrals), and the algebraic side-reaction current.
+      iL_ = off++;
+      iPl_ = off++;
+      iDead_ = off++;
+      iFn_ = off++;
+      iFp_ = off++;
+      iNsei_ = off++;
+      iNlamN_ = off++;
+      iNlamP_ = off++;
+      iJs_ = off++;
+    }
     if (o_.thermal == Thermal::Lumped) iT_ = off++;
     iQ_ = off++;
     iI_ = off++;
@@ -120,6 +134,7 @@ class SingleParticleModel final : public CellModel {
   void differential_ids(double* id) const override {
     for (int i = 0; i < n_; ++i) id[i] = 1.0;
     id[iI_] = 0.0;
+    if (iJs_ >= 0) id[iJs_] = 0.0;
   }
 
   std::vector<std::string> unknown_names() const override {
@@ -127,6 +142,10 @@ class SingleParticleModel final : public CellModel {
     for (int i = 0; i < pn_.N; ++i) v.push_back(fmt::format("c_s_n[{}]", i));
     for (int i = 0; i < pp_.N; ++i) v.push_back(fmt::format("c_s_p[{}]", i));
     for (int i = 0; i < Nx_; ++i) v.push_back(fmt::format("c_e[{}]", i));
+    if (ag_.any())
+      for (const char* a : {"L_sei", "c_plated", "c_dead", "f_am_n", "f_am_p", "n_li_sei", "n_li_lam_n", "n_li_lam_p",
+                            "j_side"})
+        v.push_back(a);
     if (iT_ >= 0) v.push_back("T");
     v.push_back("q");
     v.push_back("I");
@@ -141,6 +160,16 @@ class SingleParticleModel final : public CellModel {
     for (int i = 0; i < pp_.N; ++i) a[pp_.offset + i] = r * ep_.cmax;
     for (int i = 0; i < Nx_; ++i) a[iE_ + i] = r * p_.electrolyte.initial_concentration_mol_m3;
     if (iT_ >= 0) a[iT_] = r * 10.0;
+    if (ag_.any()) {
+      // Degradation states change by tiny amounts per cycle; their absolute tolerances are set far
+      // below one cycle's change so that long runs accumulate it accurately.
+      const double nli = particle_lithium_scale();
+      a[iL_] = 1e-3 * r * std::max(p_.ageing.sei_initial_thickness_m, 1e-9);
+      a[iPl_] = a[iDead_] = 1e-3 * r * 1.0;  // mol/m3 of electrode
+      a[iFn_] = a[iFp_] = 1e-3 * r;
+      a[iNsei_] = a[iNlamN_] = a[iNlamP_] = 1e-3 * r * nli;
+      a[iJs_] = 1e-3 * r * 1e-3;  // A/m2
+    }
     a[iQ_] = r * p_.cell.nominal_capacity_Ah;
     a[iI_] = r * p_.cell.nominal_capacity_Ah;
     return a;
@@ -153,6 +182,11 @@ class SingleParticleModel final : public CellModel {
     for (int i = 0; i < pn_.N; ++i) y[pn_.offset + i] = cn;
     for (int i = 0; i < pp_.N; ++i) y[pp_.offset + i] = cp;
     for (int i = 0; i < Nx_; ++i) y[iE_ + i] = p_.electrolyte.initial_concentration_mol_m3;
+    if (ag_.any()) {
+      y[iL_] = p_.ageing.sei_initial_thickness_m;
+      y[iPl_] = ag_.plating ? p_.ageing.plating_initial_mol_m3 : 0.0;
+      y[iFn_] = y[iFp_] = 1.0;
+    }
     if (iT_ >= 0) y[iT_] = T_K;
     return y;
   }
@@ -163,8 +197,8 @@ class SingleParticleModel final : public CellModel {
   std::array<double, kTerminalInputs> terminal_inputs(const double* y) const {
     std::array<double, kTerminalInputs> z{};
     const double T = temperature(y), I = y[iI_];
-    z[0] = surface_concentration(pn_, en_, y, I, T);
-    z[1] = surface_concentration(pp_, ep_, y, I, T);
+    z[0] = surface_concentration(pn_, en_, y, interface_current(y, true), T);
+    z[1] = surface_concentration(pp_, ep_, y, interface_current(y, false), T);
     z[2] = T;
     z[3] = I;
     if (electrolyte_) {
@@ -185,13 +219,32 @@ class SingleParticleModel final : public CellModel {
       z[4] = z[5] = z[6] = ce;
       z[7] = z[8] = std::log(ce);
     }
+    if (ag_.any()) {
+      z[9] = y[iFn_];
+      z[10] = y[iFp_];
+      z[11] = y[iL_];
+      z[12] = y[iJs_];
+      z[13] = y[iPl_];
+      z[14] = mean_concentration(pn_, y);
+      z[15] = mean_concentration(pp_, y);
+    } else {
+      z[9] = z[10] = 1.0;
+      z[11] = p_.ageing.sei_initial_thickness_m;
+    }
     return z;
+  }
+
+  /// Volume-averaged concentration in one particle [mol/m3].
+  double mean_concentration(const ParticleMesh& m, const double* y) const {
+    double s = 0;
+    for (int i = 0; i < m.N; ++i) s += y[m.offset + i] * m.volume[i];
+    return s / (std::pow(m.R, 3) / 3.0);
   }
 
   /// Terminal voltage and heat generation from the terminal inputs (generic in the scalar type so
   /// that the Jacobian comes from forward automatic differentiation).
   template <class S>
-  void terminal(const std::array<S, kTerminalInputs>& z, S& V, S& Q, S* eta = nullptr) const {
+  void terminal(const std::array<S, kTerminalInputs>& z, S& V, S& Q, S* eta = nullptr, S* dphi_n = nullptr) const {
     using std::exp;
     using std::sqrt;
     const S& csn = z[0];
@@ -213,12 +266,22 @@ class SingleParticleModel final : public CellModel {
     // Exchange current densities (symmetric Butler-Volmer, alpha = 0.5), Arrhenius in T.
     const S j0n = en_.k0 * arr(en_.Ek) * sqrt(z[5] * csn * (en_.cmax - csn));
     const S j0p = ep_.k0 * arr(ep_.Ek) * sqrt(z[6] * csp * (ep_.cmax - csp));
-    const S jn = I * en_.djdI, jp = I * ep_.djdI;
+    // Interfacial current densities: total I/(a f A L) with the active fraction f (LAM); the
+    // negative's intercalation part excludes the side reactions (SEI, plating), z[12].
+    const S jn_tot = I * en_.djdI / z[9];
+    const S jn = jn_tot - z[12], jp = I * ep_.djdI / z[10];
     const S eta_n = 2.0 * RT_F * asinh_s(jn / (2.0 * j0n));
     const S eta_p = 2.0 * RT_F * asinh_s(jp / (2.0 * j0p));
     V = Up - Un + eta_p - eta_n;
     Q = I * (eta_n - eta_p) + I * T * (dUn - dUp);
+    if (ag_.sei) {
+      // Ohmic drop across the SEI film, rho_sei L_sei j_tot (O'Kane et al. 2022).
+      const S film = jn_tot * z[11] * p_.ageing.sei_resistivity_ohm_m;
+      V = V - film;
+      Q = Q + I * film;
+    }
     if (eta) { eta[0] = eta_n; eta[1] = eta_p; }
+    if (dphi_n) *dphi_n = Un + eta_n;
     if (electrolyte_) {
       // Composite electrolyte potential of Marquis et al. (2019): conductivity at the mean
       // concentration, concentration overpotential from the x-averaged log-concentrations.
@@ -316,12 +379,34 @@ class SingleParticleModel final : public CellModel {
   }
 
   double particle_lithium_mol(const double* y) const override {
-    auto content = [&](const ParticleMesh& m, const ElectrodeParameters& e) {
-      double s = 0;
-      for (int i = 0; i < m.N; ++i) s += y[m.offset + i] * m.volume[i];
-      return s / (std::pow(m.R, 3) / 3.0) * e.active_material_fraction * e.thickness_m * area_;
+    auto content = [&](const ParticleMesh& m, const ElectrodeParameters& e, int iF) {
+      const double f = iF >= 0 ? y[iF] : 1.0;
+      return mean_concentration(m, y) * f * e.active_material_fraction * e.thickness_m * area_;
     };
-    return content(pn_, p_.negative) + content(pp_, p_.positive);
+    return content(pn_, p_.negative, iFn_) + content(pp_, p_.positive, iFp_);
+  }
+
+  Degradation degradation(const double* y) const override {
+    Degradation d{};
+    if (!ag_.any()) return d;
+    const double V_n = p_.negative.thickness_m * area_;
+    d.sei_thickness_m = y[iL_];
+    d.lithium_sei_mol = y[iNsei_];
+    d.lithium_plated_mol = y[iPl_] * V_n;
+    d.lithium_dead_mol = y[iDead_] * V_n;
+    d.lithium_lam_negative_mol = y[iNlamN_];
+    d.lithium_lam_positive_mol = y[iNlamP_];
+    d.active_fraction_negative = y[iFn_];
+    d.active_fraction_positive = y[iFp_];
+    const double a_tot = en_.a * y[iFn_] * p_.negative.thickness_m * area_;  // reacting surface [m2]
+    d.film_resistance_ohm = ag_.sei ? y[iL_] * p_.ageing.sei_resistivity_ohm_m / a_tot : 0.0;
+    return d;
+  }
+
+  /// Lithium in the particles of a fresh cell at SOC 1 (scale of the ledger's lithium amounts) [mol].
+  double particle_lithium_scale() const {
+    return (eb_.x100 * en_.cmax * p_.negative.active_material_fraction * p_.negative.thickness_m +
+            eb_.y100 * ep_.cmax * p_.positive.active_material_fraction * p_.positive.thickness_m) * area_;
   }
 
   double electrolyte_lithium_mol(const double* y) const override {
@@ -337,14 +422,19 @@ class SingleParticleModel final : public CellModel {
   void residual(double t, const double* y, const double* yp, double* F) override {
     const double T = temperature(y), I = y[iI_];
     if (!(T > 100.0 && T < 1000.0)) throw RecoverableError("temperature {} K out of range", T);
-    particle_residual(pn_, en_, y, yp, F, I, T);
-    particle_residual(pp_, ep_, y, yp, F, I, T);
+    particle_residual(pn_, en_, y, yp, F, interface_current(y, true), T);
+    particle_residual(pp_, ep_, y, yp, F, interface_current(y, false), T);
     if (electrolyte_) electrolyte_residual(y, yp, F, I, T);
     const auto z = terminal_inputs(y);
     check_domain(z);
     double V = 0, Q = 0;
     if (iT_ >= 0 || control_ != Control::Current) terminal(z, V, Q);  // not needed otherwise
     if (iT_ >= 0) F[iT_] = yp[iT_] - thermal_rhs(Q, T);
+    if (ag_.any()) {
+      const auto r = ageing_rates(z);
+      for (int k = 0; k < kAgeingRates; ++k) F[ageing_row(k)] = yp[ageing_row(k)] - r[k];
+      F[iJs_] = y[iJs_] - r[kSideCurrent];
+    }
     F[iQ_] = yp[iQ_] - I / 3600.0;
     switch (control_) {
       case Control::Current: F[iI_] = I - control_value_; break;
@@ -384,40 +474,82 @@ class SingleParticleModel final : public CellModel {
         J.add(iI_, iI_, V.value());
         break;
     }
+    if (ag_.any()) {
+      const auto r = ageing_rates(z);
+      for (int k = 0; k < kAgeingRates; ++k) {
+        J.add(ageing_row(k), ageing_row(k), cj);
+        add_row(ageing_row(k), r[k].derivatives(), -1.0);
+      }
+      J.add(iJs_, iJs_, 1.0);
+      add_row(iJs_, r[kSideCurrent].derivatives(), -1.0);
+    }
   }
 
   void consistent_init(double t, double* y, double* yp) override {
-    switch (control_) {
-      case Control::Current: y[iI_] = control_value_; break;
-      case Control::Voltage:
-      case Control::Power: solve_control(y); break;
+    // The side-reaction current and the current are coupled weakly (through the negative's
+    // overpotential); alternate the two scalar solves until both hold.
+    for (int pass = 0; pass < (ag_.any() ? 4 : 1); ++pass) {
+      solve_side_current(y);
+      switch (control_) {
+        case Control::Current: y[iI_] = control_value_; break;
+        case Control::Voltage:
+        case Control::Power: solve_control(y); break;
+      }
     }
+    solve_side_current(y);
     std::vector<double> zero(n_, 0.0);
     residual(t, y, zero.data(), yp);
     for (int i = 0; i < n_; ++i) yp[i] = -yp[i];
     yp[iI_] = 0.0;
+    if (iJs_ >= 0) yp[iJs_] = 0.0;
+  }
+
+  /// Newton on the algebraic side-reaction current j_side = j_sei + j_pl at fixed other unknowns.
+  void solve_side_current(double* y) const {
+    if (iJs_ < 0) return;
+    for (int it = 0; it < 60; ++it) {
+      const auto zd = terminal_inputs(y);
+      check_domain(zd);
+      std::array<AD, kTerminalInputs> z;
+      for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], kTerminalInputs, k);
+      const AD r = ageing_rates(z)[kSideCurrent];
+      const double f = y[iJs_] - r.value(), df = 1.0 - r.derivatives()[12];
+      if (std::abs(f) <= 1e-13 + 1e-10 * std::abs(y[iJs_])) return;
+      if (!(df != 0.0) || !std::isfinite(df)) break;
+      y[iJs_] -= f / df;
+    }
+    throw Error("could not find a consistent side-reaction current");
   }
 
  private:
   // ---------------------------------------------------------------- particles
   /// Surface concentration from the two outer cells and the flux condition
   /// -D dc/dr = j/F at r = R (quadratic reconstruction, third-order accurate).
-  double surface_concentration(const ParticleMesh& m, const ElectrodeConst& e, const double* y, double I,
+  double surface_concentration(const ParticleMesh& m, const ElectrodeConst& e, const double* y, double j,
                                double T) const {
     const double D = e.D0 * arrhenius(e.ED, Tref_, T);
-    const double g = -(I * e.djdI) / (kFaraday * D);
+    const double g = -j / (kFaraday * D);
     const double* c = y + m.offset;
     return m.w1 * c[m.N - 1] + m.w2 * c[m.N - 2] + m.wg * g;
   }
 
+  /// Intercalation current density at the particle surface [A/m2]: the total interfacial current
+  /// I/(a A L) with the active fraction f of the electrode (LAM), minus the negative electrode's side
+  /// reactions (SEI, plating).
+  double interface_current(const double* y, bool negative) const {
+    const double I = y[iI_];
+    if (!ag_.any()) return I * (negative ? en_.djdI : ep_.djdI);
+    return negative ? I * en_.djdI / y[iFn_] - y[iJs_] : I * ep_.djdI / y[iFp_];
+  }
+
   void particle_residual(const ParticleMesh& m, const ElectrodeConst& e, const double* y, const double* yp,
-                         double* F, double I, double T) const {
+                         double* F, double j, double T) const {
     const double D = e.D0 * arrhenius(e.ED, Tref_, T);
     const double* c = y + m.offset;
     double flux_in = 0.0;  // r^2 D dc/dr at the inner face
     for (int i = 0; i < m.N; ++i) {
       const double flux_out = (i < m.N - 1) ? m.face_area[i] * D * (c[i + 1] - c[i]) / m.face_dist[i]
-                                            : -m.R * m.R * (I * e.djdI) / kFaraday;
+                                            : -m.R * m.R * j / kFaraday;
       F[m.offset + i] = yp[m.offset + i] - (flux_out - flux_in) / m.volume[i];
       flux_in = flux_out;
     }
@@ -444,7 +576,19 @@ class SingleParticleModel final : public CellModel {
         J.add(r, r, k);
         diff -= k * (c[i] - c[i - 1]);
       }
-      if (i == m.N - 1) J.add(r, iI_, m.R * m.R * e.djdI / (kFaraday * m.volume[i]));
+      if (i == m.N - 1) {
+        // flux_out = -R^2 j / F with j = I djdI / f - j_side (negative) or I djdI / f (positive).
+        const double k = m.R * m.R / (kFaraday * m.volume[i]);
+        if (!ag_.any()) {
+          J.add(r, iI_, k * e.djdI);
+        } else {
+          const bool neg = &m == &pn_;
+          const double f = y[neg ? iFn_ : iFp_];
+          J.add(r, iI_, k * e.djdI / f);
+          J.add(r, neg ? iFn_ : iFp_, -k * y[iI_] * e.djdI / (f * f));
+          if (neg) J.add(r, iJs_, -k);
+        }
+      }
       if (iT_ >= 0 && e.ED != 0.0) J.add(r, iT_, -diff * dlnD_dT);
     }
   }
@@ -540,15 +684,31 @@ class SingleParticleModel final : public CellModel {
   std::vector<ChainEntry> terminal_chain(const double* y, double I, double T) const {
     std::vector<ChainEntry> ch;
     auto surf = [&](const ParticleMesh& m, const ElectrodeConst& e, int k) {
+      const bool neg = k == 0;
       const double D = e.D0 * arrhenius(e.ED, Tref_, T);
-      const double g = -(I * e.djdI) / (kFaraday * D);
+      const double j = interface_current(y, neg);
+      const double g = -j / (kFaraday * D);
+      const double f = ag_.any() ? y[neg ? iFn_ : iFp_] : 1.0;
       ch.push_back({m.offset + m.N - 1, k, m.w1});
       ch.push_back({m.offset + m.N - 2, k, m.w2});
-      ch.push_back({iI_, k, -m.wg * e.djdI / (kFaraday * D)});
+      ch.push_back({iI_, k, -m.wg * e.djdI / (f * kFaraday * D)});
+      if (ag_.any()) {
+        ch.push_back({neg ? iFn_ : iFp_, k, m.wg * I * e.djdI / (f * f * kFaraday * D)});
+        if (neg) ch.push_back({iJs_, k, m.wg / (kFaraday * D)});
+      }
       if (iT_ >= 0 && e.ED != 0.0) ch.push_back({iT_, k, -m.wg * g * e.ED / (kGasConstant * T * T)});
     };
     surf(pn_, en_, 0);
     surf(pp_, ep_, 1);
+    if (ag_.any()) {
+      ch.push_back({iFn_, 9, 1.0});
+      ch.push_back({iFp_, 10, 1.0});
+      ch.push_back({iL_, 11, 1.0});
+      ch.push_back({iJs_, 12, 1.0});
+      ch.push_back({iPl_, 13, 1.0});
+      for (int i = 0; i < pn_.N; ++i) ch.push_back({pn_.offset + i, 14, pn_.volume[i] / (std::pow(pn_.R, 3) / 3.0)});
+      for (int i = 0; i < pp_.N; ++i) ch.push_back({pp_.offset + i, 15, pp_.volume[i] / (std::pow(pp_.R, 3) / 3.0)});
+    }
     if (iT_ >= 0) ch.push_back({iT_, 2, 1.0});
     ch.push_back({iI_, 3, 1.0});
     if (electrolyte_) {
@@ -566,6 +726,76 @@ class SingleParticleModel final : public CellModel {
       }
     }
     return ch;
+  }
+
+  // ---------------------------------------------------------------- degradation
+  static constexpr int kAgeingRates = 8;   ///< rates of L, c_pl, c_dead, f_n, f_p, n_sei, n_lam_n, n_lam_p
+  static constexpr int kSideCurrent = 8;   ///< index of j_sei + j_pl in the rates array
+  int ageing_row(int k) const { return iL_ + k; }
+
+  /// Degradation rates from the terminal inputs (x-averaged negative electrode):
+  ///  SEI (Marquis 2020 thesis, sec. 5.6.4; O'Kane et al. 2022):
+  ///   solvent-diffusion limited  j_sei = -F c_sol D_sol / L_sei,
+  ///   reaction limited           j_sei = -j0_sei exp(-F (dphi - U_sei - rho L j_tot) / (2RT)),
+  ///   both times exp(E_sei/R (1/T_ref - 1/T));  dL/dt = -V_sei j_sei / (F z_sei).
+  ///  Plating, partially reversible (O'Kane et al. 2020, 2022), eta_Li = dphi - rho L j_tot:
+  ///   j_pl = F k_pl [c_pl exp(a_s F eta_Li/RT) - c_e exp(-a_p F eta_Li/RT)], a_s = 1 - a_p,
+  ///   dc_pl/dt = -a j_pl/F - gamma c_pl, dc_dead/dt = gamma c_pl, gamma = gamma_0 L_sei,0 / L_sei.
+  ///  Stress-driven LAM (Reniers et al. 2019; surface stress of Zhang et al. 2007 / Ai et al. 2020):
+  ///   sigma_h = 2 Omega E (c_avg - c_surf) / (9 (1 - nu)),
+  ///   d eps/dt = -beta (max(sigma_h, 0) / sigma_c)^m, lithium in lost particles c_avg L A d eps.
+  /// dphi = U_n + eta_n is the negative's surface potential difference without the film.
+  template <class S>
+  std::array<S, kAgeingRates + 1> ageing_rates(const std::array<S, kTerminalInputs>& z) const {
+    using std::exp;
+    using std::pow;
+    const AgeingParameters& g = p_.ageing;
+    const S& T = z[2];
+    const S& I = z[3];
+    const S& L = z[11];
+    const S& cpl = z[13];
+    S V, Q, dphi;
+    terminal(z, V, Q, static_cast<S*>(nullptr), &dphi);
+    const S jn_tot = I * en_.djdI / z[9];
+    const S film = ag_.sei ? S(jn_tot * L * g.sei_resistivity_ohm_m) : S(0.0 * I);
+    const S RT_F = kGasConstant * T / kFaraday;
+    S jsei = 0.0 * I, jpl = 0.0 * I;
+    if (ag_.sei) {
+      const S arr = exp(g.sei_activation_J_mol / kGasConstant * (1.0 / Tref_ - 1.0 / T));
+      if (ag_.sei_reaction)
+        jsei = -g.sei_exchange_current_A_m2 * arr * exp(-0.5 * (dphi - g.sei_open_circuit_potential_V - film) / RT_F);
+      else
+        jsei = -kFaraday * g.sei_bulk_solvent_concentration_mol_m3 * g.sei_solvent_diffusivity_m2_s / L * arr;
+    }
+    if (ag_.plating) {
+      const S eta = dphi - film;
+      const double ap = g.plating_transfer_coefficient, as = 1.0 - ap;
+      jpl = kFaraday * g.plating_rate_constant_m_s * (cpl * exp(as * eta / RT_F) - z[5] * exp(-ap * eta / RT_F));
+    }
+    const S a = en_.a * z[9];
+    std::array<S, kAgeingRates + 1> r;
+    r[0] = -g.sei_partial_molar_volume_m3_mol * jsei / (kFaraday * g.sei_lithium_per_sei);
+    if (ag_.plating) {
+      const S gamma = g.plating_dead_decay_s * g.sei_initial_thickness_m / L;
+      r[1] = -a * jpl / kFaraday - gamma * cpl;
+      r[2] = gamma * cpl;
+    } else {
+      r[1] = r[2] = 0.0 * I;
+    }
+    auto lam = [&](const LamParameters& m, const S& cav, const S& cs) -> S {
+      if (!ag_.lam) return 0.0 * I;
+      const S sh = 2.0 * m.partial_molar_volume_m3_mol * m.youngs_modulus_Pa * (cav - cs) / (9.0 * (1.0 - m.poisson_ratio));
+      if (!(val(sh) > 0.0)) return 0.0 * I;  // compression does not crack particles
+      return -m.rate_s * pow(sh / m.critical_stress_Pa, m.exponent);
+    };
+    const S deps_n = lam(g.lam_negative, z[14], z[0]), deps_p = lam(g.lam_positive, z[15], z[1]);
+    r[3] = deps_n / p_.negative.active_material_fraction;
+    r[4] = deps_p / p_.positive.active_material_fraction;
+    r[5] = -a * p_.negative.thickness_m * area_ * jsei / kFaraday;
+    r[6] = -z[14] * p_.negative.thickness_m * area_ * deps_n;
+    r[7] = -z[15] * p_.positive.thickness_m * area_ * deps_p;
+    r[kSideCurrent] = jsei + jpl;
+    return r;
   }
 
   void check_domain(const std::array<double, kTerminalInputs>& z) const {
@@ -592,8 +822,8 @@ class SingleParticleModel final : public CellModel {
   std::array<double, kTerminalInputs> at_current(const std::array<double, kTerminalInputs>& z0, double I,
                                                  std::array<double, 2>* dzdI = nullptr) const {
     const double T = z0[2];
-    const double an = -pn_.wg * en_.djdI / (kFaraday * en_.D0 * arrhenius(en_.ED, Tref_, T));
-    const double ap = -pp_.wg * ep_.djdI / (kFaraday * ep_.D0 * arrhenius(ep_.ED, Tref_, T));
+    const double an = -pn_.wg * en_.djdI / (z0[9] * kFaraday * en_.D0 * arrhenius(en_.ED, Tref_, T));
+    const double ap = -pp_.wg * ep_.djdI / (z0[10] * kFaraday * ep_.D0 * arrhenius(ep_.ED, Tref_, T));
     std::array<double, kTerminalInputs> z = z0;
     z[0] += an * (I - z0[3]);
     z[1] += ap * (I - z0[3]);
@@ -702,10 +932,24 @@ class SingleParticleModel final : public CellModel {
                              pp_.offset + pp_.N - 2, iI_};
     for (int i = 0; i < Nx_; ++i) cols.push_back(iE_ + i);
     if (iT_ >= 0) cols.push_back(iT_);
-    for (int c : cols) {
-      pattern_.add(iI_, c);
-      if (iT_ >= 0) pattern_.add(iT_, c);
+    std::vector<int> rows = {iI_};
+    if (iT_ >= 0) rows.push_back(iT_);
+    if (ag_.any()) {
+      // Degradation rows depend on every terminal input, including the particle means.
+      for (int i = 0; i < pn_.N; ++i) cols.push_back(pn_.offset + i);
+      for (int i = 0; i < pp_.N; ++i) cols.push_back(pp_.offset + i);
+      for (int c : {iFn_, iFp_, iL_, iJs_, iPl_}) cols.push_back(c);
+      for (int k = 0; k < kAgeingRates; ++k) {
+        rows.push_back(ageing_row(k));
+        pattern_.add(ageing_row(k), ageing_row(k));
+      }
+      rows.push_back(iJs_);
+      pattern_.add(pn_.offset + pn_.N - 1, iFn_);
+      pattern_.add(pn_.offset + pn_.N - 1, iJs_);
+      pattern_.add(pp_.offset + pp_.N - 1, iFp_);
     }
+    for (int r : rows)
+      for (int c : cols) pattern_.add(r, c);
     pattern_.add(iQ_, iQ_);
     pattern_.add(iQ_, iI_);
     pattern_.finalize();
@@ -719,6 +963,8 @@ class SingleParticleModel final : public CellModel {
   ParticleMesh pn_, pp_;
   ElectrodeConst en_{}, ep_{};
   int Nx_ = 0, iE_ = 0, iT_ = -1, iQ_ = 0, iI_ = 0, n_ = 0;
+  AgeingOptions ag_;
+  int iL_ = -1, iPl_ = -1, iDead_ = -1, iFn_ = -1, iFp_ = -1, iNsei_ = -1, iNlamN_ = -1, iNlamP_ = -1, iJs_ = -1;
   std::vector<double> h_, eps_, tor_, src_;
   std::vector<int> region_;
   double sigma_n_eff_ = 0, sigma_p_eff_ = 0, tor_n_ = 0, tor_s_ = 0, tor_p_ = 0, heat_capacity_ = 0;

@@ -9,10 +9,15 @@
 
 namespace packlife {
 
-/// Number of independent variables in the "terminal inputs" vector (see cell_model.hpp).
-inline constexpr int kTerminalInputs = 9;
+/// Number of independent variables in the "terminal inputs" vector of the SPM family: surface and
+/// electrolyte concentrations, T, I and the degradation inputs (see spm.cpp).
+inline constexpr int kTerminalInputs = 16;
 using ADVec = Eigen::Matrix<double, kTerminalInputs, 1>;
 using AD = Eigen::AutoDiffScalar<ADVec>;
+
+/// Plain value of a scalar (for branches on the value of an AD quantity).
+inline double val(double x) { return x; }
+inline double val(const AD& x) { return x.value(); }
 
 /// asinh with an exact derivative (Eigen's AutoDiff has none): d/dx asinh x = 1/sqrt(1+x^2).
 /// The double form is log(|x| + sqrt(1+x^2)) with the sign restored: one log instead of libm's

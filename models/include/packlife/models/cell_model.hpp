@@ -18,6 +18,35 @@ namespace packlife {
 enum class Thermal { Isothermal, Lumped };
 enum class Control { Current, Voltage, Power };
 
+/// Degradation mechanisms switched on (see parse_ageing and docs/models.md).
+struct AgeingOptions {
+  bool sei = false;           ///< SEI growth
+  bool sei_reaction = false;  ///< reaction-limited form (else solvent-diffusion-limited)
+  bool plating = false;       ///< partially reversible lithium plating
+  bool lam = false;           ///< stress-driven loss of active material, both electrodes
+  bool any() const { return sei || plating || lam; }
+  /// Canonical comma list ("none" if nothing is on).
+  std::string names() const;
+};
+
+/// Parses "--ageing" text against a parameter set: "none", "default" (the set's recommended list),
+/// or a comma list of sei-solvent-diffusion, sei-reaction, sei (the set's own form), plating, lam.
+/// InputError for unknown names and for mechanisms whose parameters the set lacks (named).
+AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p);
+
+/// Degradation ledger quantities held in a state (all zero without ageing).
+struct Degradation {
+  double sei_thickness_m;
+  double lithium_sei_mol, lithium_plated_mol, lithium_dead_mol;
+  double lithium_lam_negative_mol, lithium_lam_positive_mol;
+  double active_fraction_negative, active_fraction_positive;  ///< eps / eps_0
+  double film_resistance_ohm;
+  /// Cyclable lithium lost to every mechanism [mol].
+  double lithium_lost_mol() const {
+    return lithium_sei_mol + lithium_plated_mol + lithium_dead_mol + lithium_lam_negative_mol + lithium_lam_positive_mol;
+  }
+};
+
 /// Run-time model options; every default lives here (no compile-time physics switches).
 struct ModelOptions {
   Thermal thermal = Thermal::Isothermal;
@@ -26,6 +55,7 @@ struct ModelOptions {
   double particle_mesh_stretch = 2.0;  ///< radial edges R(1-(1-k/N)^p): 1 uniform, >1 refined at the surface
   int electrolyte_cells = 20;        ///< finite volumes per region (negative, separator, positive)
   double rtol = 1e-4;                ///< IDA relative tolerance (absolute ones scale with it)
+  AgeingOptions ageing;              ///< degradation mechanisms (none by default)
 };
 
 /// What a model reports about a state.
@@ -64,6 +94,8 @@ class CellModel : public DaeSystem {
   /// Lithium held in the particles and in the electrolyte [mol].
   virtual double particle_lithium_mol(const double* y) const = 0;
   virtual double electrolyte_lithium_mol(const double* y) const = 0;
+  /// Degradation ledger held in the state.
+  virtual Degradation degradation(const double* y) const = 0;
   /// Absolute tolerances per unknown for IDA.
   virtual std::vector<double> absolute_tolerances() const = 0;
   virtual std::vector<std::string> unknown_names() const = 0;

@@ -24,6 +24,8 @@ struct RunInputs {
 std::string resolved_inputs_yaml(const RunInputs& in);
 /// CSV with header time_s,current_A,voltage_V,temperature_K,discharge_capacity_Ah,soc,heat_W,step,cycle.
 void write_csv(const Solution& s, const std::string& path);
+/// Per-cycle summary CSV; header starts with cycle,time_s,discharge_capacity_Ah,lli_pct,lam_ne_pct,lam_pe_pct.
+void write_summary_csv(const Solution& s, const std::string& path);
 /// HDF5 file (format version kSimulationFormatVersion).
 void write_hdf5(const Solution& s, const RunInputs& in, const CellModel& model, const std::string& path);
 

@@ -34,7 +34,21 @@ struct StepRecord {
   bool skipped = false;
 };
 
+/// One row of the per-cycle summary (the degradation ledger at the end of each cycle).
+struct CycleSummary {
+  int cycle = 0;                    ///< 1-based
+  double time_s = 0;                ///< end of the cycle
+  double discharge_capacity_Ah = 0; ///< charge delivered by the cycle's discharging steps
+  double lli_pct = 0;               ///< cyclable lithium lost, % of the initial lithium in both electrodes' particles
+  double lam_ne_pct = 0, lam_pe_pct = 0;  ///< active material lost per electrode, % of the initial amount
+  Degradation ledger{};
+  double charge_throughput_Ah = 0;  ///< |charge| moved since the start
+  double energy_throughput_Wh = 0;  ///< |energy| moved since the start (trapezoid on the output samples)
+  double equivalent_full_cycles = 0;  ///< charge throughput / (2 x nominal capacity)
+};
+
 struct Solution {
+  std::vector<CycleSummary> cycles;
   std::vector<double> time_s, current_A, voltage_V, temperature_K, discharge_capacity_Ah, soc, heat_W;
   std::vector<long long> step, cycle;
   std::vector<StepRecord> steps;

@@ -1,0 +1,176 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "helpers.hpp"
+#include "packlife/core/error.hpp"
+
+using namespace packlife;
+
+namespace {
+const ParameterSet& okane() {
+  static const ParameterSet p = load_parameter_set("okane2022");
+  return p;
+}
+
+ModelOptions with_ageing(const std::string& list, Thermal th = Thermal::Isothermal) {
+  ModelOptions o;
+  o.ageing = parse_ageing(list, okane());
+  o.thermal = th;
+  return o;
+}
+
+int index_of(const CellModel& m, const std::string& name) {
+  const auto v = m.unknown_names();
+  return static_cast<int>(std::find(v.begin(), v.end(), name) - v.begin());
+}
+
+/// Lithium everywhere: particles, electrolyte and every degradation sink [mol].
+double total_lithium(const CellModel& m, const double* y) {
+  return m.particle_lithium_mol(y) + m.electrolyte_lithium_mol(y) + m.degradation(y).lithium_lost_mol();
+}
+
+/// Cyclable lithium lost after resting `days` at `soc` and temperature T.
+double storage_loss_pct(double days, double soc, double T_C) {
+  ModelOptions o = with_ageing("sei");
+  o.ambient_K = 273.15 + T_C;
+  auto m = make_model("spm", okane(), o);
+  SimulationOptions so;
+  so.initial_soc = soc;
+  so.output_dt_s = 3600;
+  Experiment e = parse_experiment(fmt::format("Rest for {} days", days));
+  return simulate(*m, e, so).cycles.back().lli_pct;
+}
+}  // namespace
+
+TEST_CASE("ageing: analytic Jacobian matches finite differences", "[ageing][jacobian]") {
+  for (const std::string name : {"spm", "spme"})
+    for (const std::string list : {"sei,plating,lam", "sei-reaction,plating"})
+      for (Control c : {Control::Current, Control::Voltage}) {
+        ModelOptions o = with_ageing(list, Thermal::Lumped);
+        o.particle_cells = 6;
+        o.electrolyte_cells = 4;
+        auto m = make_model(name, okane(), o);
+        const int n = m->size();
+        std::vector<double> y = m->initial_state(0.6, 298.15), yp(n, 0.0);
+        const int iT = index_of(*m, "T");
+        for (int i = 0; i < iT; ++i) y[i] *= 1.0 + 0.01 * std::sin(1.3 * i);
+        y[index_of(*m, "c_plated")] = 5.0;
+        y[index_of(*m, "j_side")] = -1e-3;
+        y[iT] = 290.0;
+        y[n - 1] = -4.0;  // charging: plating is active
+        for (int i = 0; i < n; ++i) yp[i] = 1e-3 * std::cos(0.7 * i);
+        m->set_control(c, c == Control::Current ? -4.0 : 4.1);
+        const double cj = 0.37;
+        std::vector<double> vals(m->jacobian_pattern().nnz(), 0.0);
+        SparseJacobian J(m->jacobian_pattern(), vals.data());
+        m->jacobian(0.0, cj, y.data(), yp.data(), J);
+        std::vector<double> F1(n), F2(n), rowmax(n, 0.0);
+        for (int row = 0; row < n; ++row)
+          for (int col = 0; col < n; ++col) {
+            const int k = m->jacobian_pattern().index(row, col);
+            if (k >= 0) rowmax[row] = std::max(rowmax[row], std::abs(vals[k]));
+          }
+        double worst = 0;
+        for (int col = 0; col < n; ++col) {
+          const double h = 1e-6 * std::max(1e-6, std::abs(y[col]));
+          auto yy = y, yyp = yp;
+          yy[col] += h;
+          yyp[col] += cj * h;
+          m->residual(0.0, yy.data(), yyp.data(), F1.data());
+          yy[col] -= 2 * h;
+          yyp[col] -= 2 * cj * h;
+          m->residual(0.0, yy.data(), yyp.data(), F2.data());
+          for (int row = 0; row < n; ++row) {
+            const double fd = (F1[row] - F2[row]) / (2 * h);
+            const int k = m->jacobian_pattern().index(row, col);
+            const double an = k >= 0 ? vals[k] : 0.0;
+            if (k < 0) REQUIRE(std::abs(fd) < 1e-9 * std::max(1.0, std::abs(F1[row])));
+            // Entries far below the row's largest are lost in finite-difference noise.
+            const double scale = std::max({std::abs(fd), std::abs(an), 1e-7 * rowmax[row], 1e-300});
+            worst = std::max(worst, std::abs(fd - an) / scale);
+          }
+        }
+        INFO(name << " " << list << " control=" << int(c));
+        CHECK(worst < 5e-4);  // exp-heavy side reactions: central differences are good to ~1e-4 here
+      }
+}
+
+TEST_CASE("ageing: lithium is conserved including every degradation sink", "[ageing][conservation]") {
+  for (const std::string name : {"spm", "spme"})
+  for (const std::string list : {"sei", "plating", "lam", "sei,plating,lam"}) {
+    // Lithium lost with cracked particles is c_avg d(eps): the product f c_avg is not a linear
+    // invariant of the discretisation, so with LAM the balance holds to the integrator tolerance.
+    ModelOptions o = with_ageing(list);
+    if (list.find("lam") != std::string::npos) o.rtol = 1e-8;
+    auto m = make_model(name, okane(), o);
+    const std::vector<double> y0 = m->initial_state(1.0, 298.15);
+    const Solution s = simulate(*m, parse_experiment("Discharge at 1C until 2.5 V; Rest for 1 hour; "
+                                                     "Charge at 2C until 4.2 V; Hold at 4.2 V until C/20"),
+                                SimulationOptions{});
+    const double l0 = total_lithium(*m, y0.data()), l1 = total_lithium(*m, s.final_state.data());
+    INFO(name << " " << list);
+    CHECK(std::abs(l1 - l0) / l0 < 1e-6);
+    CHECK(m->degradation(s.final_state.data()).lithium_lost_mol() > 0);
+  }
+}
+
+TEST_CASE("ageing: nothing ages with every mechanism off", "[ageing]") {
+  auto m = make_model("spme", okane(), with_ageing("none"));
+  const Solution s =
+      simulate(*m, parse_experiment("Discharge at 1C until 2.5 V; Charge at C/2 until 4.2 V; Rest for 30 days"), {});
+  const CycleSummary& r = s.cycles.back();
+  CHECK(r.lli_pct == 0.0);
+  CHECK(r.lam_ne_pct == 0.0);
+  CHECK(r.lam_pe_pct == 0.0);
+  CHECK(r.ledger.lithium_lost_mol() == 0.0);
+}
+
+TEST_CASE("ageing: calendar loss grows with temperature and storage SOC, close to sqrt(t)", "[ageing][calendar]") {
+  const double base = storage_loss_pct(30, 0.5, 25);
+  CHECK(base > 0);
+  CHECK(storage_loss_pct(30, 0.5, 45) > 1.5 * base);  // Arrhenius, E = 38 kJ/mol: x2.7 per 20 K
+  // Solvent-diffusion-limited growth: L^2 - L0^2 grows linearly in time, so loss(4t)/loss(t) -> 2
+  // once L >> L0; from L0 = 5 nm it lies between 2 and 4.
+  const double r = storage_loss_pct(120, 0.5, 25) / base;
+  CHECK(r > 2.0);
+  CHECK(r < 4.0);
+  // Reaction-limited SEI depends on the negative's potential: more loss at high SOC.
+  auto loss_reaction = [](double soc) {
+    auto m = make_model("spm", okane(), with_ageing("sei-reaction"));
+    SimulationOptions so;
+    so.initial_soc = soc;
+    so.output_dt_s = 3600;
+    return simulate(*m, parse_experiment("Rest for 30 days"), so).cycles.back().lli_pct;
+  };
+  CHECK(loss_reaction(0.9) > loss_reaction(0.3));
+}
+
+TEST_CASE("ageing: plating per charge grows with charge rate and falls with temperature", "[ageing][plating]") {
+  // Lithium plated (reversible + dead) per A h charged in a CC charge from SOC 0.2 to 4.2 V.
+  auto plated_per_Ah = [](double c_rate, double T_C) {
+    ModelOptions o = with_ageing("plating");
+    o.ambient_K = 273.15 + T_C;
+    auto m = make_model("spm", okane(), o);
+    SimulationOptions so;
+    so.initial_soc = 0.2;
+    const Solution s = simulate(*m, parse_experiment(fmt::format("Charge at {}C until 4.2 V", c_rate)), so);
+    const Degradation d = s.cycles.back().ledger;
+    return (d.lithium_plated_mol + d.lithium_dead_mol) / -s.steps.back().discharge_Ah;
+  };
+  // (1C reaches a higher SOC before the cut-off than 2C, where the graphite potential is lower;
+  // per A h it plates about as much as 2C. A same-end-SOC protocol is an open item of issue 4.)
+  CHECK(plated_per_Ah(3.0, 25) > plated_per_Ah(2.0, 25));
+  CHECK(plated_per_Ah(1.0, 0) > 2.0 * plated_per_Ah(1.0, 25));
+}
+
+TEST_CASE("ageing: mechanism names and missing parameters are input errors", "[ageing][errors]") {
+  CHECK_THROWS_WITH(parse_ageing("sei,magic", okane()), Catch::Contains("unknown mechanism 'magic'"));
+  CHECK_THROWS_WITH(parse_ageing("sei-reaction", test::chen()),
+                    Catch::Contains("chen2020") && Catch::Contains("ageing.sei.exchange_current_A_m2"));
+  CHECK_THROWS_WITH(parse_ageing("default", test::chen()), Catch::Contains("recommends no mechanisms"));
+  CHECK_THROWS_WITH(parse_ageing("sei-reaction,sei-solvent-diffusion", okane()), Catch::Contains("one SEI form"));
+  CHECK(parse_ageing("default", okane()).names() == "sei-solvent-diffusion,plating,lam");
+  CHECK(parse_ageing("none", okane()).names() == "none");
+}
