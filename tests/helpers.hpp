@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -25,6 +26,49 @@ inline Solution run(const std::string& model, const std::string& exp, ModelOptio
                     const ParameterSet& p = chen()) {
   auto m = make_model(model, p, mo);
   return simulate(*m, parse_experiment(exp), so);
+}
+
+/// Comparison of a model's analytic Jacobian with central differences of its residual at (y, yp).
+struct JacobianCheck {
+  double worst = 0;         ///< largest |fd - analytic| / scale over the declared entries
+  double unlisted = 0;      ///< largest |fd| outside the declared pattern
+  double unlisted_rel = 0;  ///< same, relative to max(1, |F_row|)
+};
+
+/// scale = max(|fd|, |analytic|, abs_floor, row_floor * largest analytic entry in the row).
+inline JacobianCheck check_jacobian(CellModel& m, const std::vector<double>& y, const std::vector<double>& yp,
+                                    double cj, double rel_step_floor, double abs_floor, double row_floor) {
+  const int n = m.size();
+  std::vector<double> vals(m.jacobian_pattern().nnz(), 0.0);
+  SparseJacobian J(m.jacobian_pattern(), vals.data());
+  m.jacobian(0.0, cj, y.data(), yp.data(), J);
+  std::vector<double> F1(n), F2(n), rowmax(n, 0.0);
+  for (int row = 0; row < n; ++row)
+    for (int col = 0; col < n; ++col)
+      if (const int k = m.jacobian_pattern().index(row, col); k >= 0) rowmax[row] = std::max(rowmax[row], std::abs(vals[k]));
+  JacobianCheck c;
+  for (int col = 0; col < n; ++col) {
+    const double h = 1e-6 * std::max(rel_step_floor, std::abs(y[col]));
+    auto yy = y, yyp = yp;
+    yy[col] += h;
+    yyp[col] += cj * h;
+    m.residual(0.0, yy.data(), yyp.data(), F1.data());
+    yy[col] -= 2 * h;
+    yyp[col] -= 2 * cj * h;
+    m.residual(0.0, yy.data(), yyp.data(), F2.data());
+    for (int row = 0; row < n; ++row) {
+      const double fd = (F1[row] - F2[row]) / (2 * h);
+      const int k = m.jacobian_pattern().index(row, col);
+      if (k < 0) {
+        c.unlisted = std::max(c.unlisted, std::abs(fd));
+        c.unlisted_rel = std::max(c.unlisted_rel, std::abs(fd) / std::max(1.0, std::abs(F1[row])));
+        continue;
+      }
+      const double scale = std::max({std::abs(fd), std::abs(vals[k]), abs_floor, row_floor * rowmax[row]});
+      c.worst = std::max(c.worst, std::abs(fd - vals[k]) / scale);
+    }
+  }
+  return c;
 }
 
 /// Linear interpolation of y(x) for increasing x.

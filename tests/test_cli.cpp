@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
@@ -57,7 +59,8 @@ TEST_CASE("cli: JSON summary of the default experiment", "[cli]") {
 TEST_CASE("cli: bad input exits with code 2, one clear message and no output file", "[cli][errors]") {
   fs::remove("cli_bad.csv");
   fs::remove("cli_bad.h5");
-  const std::string outs = " --csv cli_bad.csv --out cli_bad.h5";
+  fs::remove("cli_bad_summary.csv");
+  const std::string outs = " --csv cli_bad.csv --out cli_bad.h5 --summary-csv cli_bad_summary.csv";
   struct Case {
     std::string args, expect;
   };
@@ -89,6 +92,9 @@ TEST_CASE("cli: bad input exits with code 2, one clear message and no output fil
       {"simulate --particle-stretch 5", "stretch"},
       {"simulate --particle-cells 2", "at least 3 cells"},
       {"simulate --ambient-C 500", "outside the supported range"},
+      {"simulate --params okane2022 --ageing sei,magic", "unknown mechanism 'magic'"},
+      {"simulate --ageing plating", "lacks ageing.plating.rate_constant_m_s"},
+      {"simulate --ageing default", "recommends no mechanisms"},
   };
   for (const auto& c : cases) {
     INFO(c.args);
@@ -97,8 +103,36 @@ TEST_CASE("cli: bad input exits with code 2, one clear message and no output fil
     CHECK_THAT(r.out, Catch::Contains(c.expect));
     CHECK_FALSE(fs::exists("cli_bad.csv"));
     CHECK_FALSE(fs::exists("cli_bad.h5"));
+    CHECK_FALSE(fs::exists("cli_bad_summary.csv"));
   }
   fs::remove("cli_bad_params.yaml");
+}
+
+TEST_CASE("cli: per-cycle summary CSV with the degradation ledger", "[cli][ageing]") {
+  fs::remove("cli_summary.csv");
+  const Result r = cli("simulate --model spm --params okane2022 --ageing sei --experiment "
+                       "'Discharge at 1C for 10 minutes; Charge at 1C for 10 minutes' --cycles 3 "
+                       "--summary-csv cli_summary.csv --quiet");
+  REQUIRE(r.code == 0);
+  std::ifstream in("cli_summary.csv");
+  std::string header, line;
+  std::getline(in, header);
+  CHECK(header.rfind("cycle,time_s,discharge_capacity_Ah,lli_pct,lam_ne_pct,lam_pe_pct", 0) == 0);
+  std::vector<double> lli;
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string cell;
+    std::vector<double> v;
+    while (std::getline(ss, cell, ',')) v.push_back(std::stod(cell));
+    CHECK(v[0] == lli.size() + 1);
+    CHECK(v[2] == Approx(5.0 / 6.0).epsilon(1e-6));  // 10 minutes at 5 A
+    lli.push_back(v[3]);
+  }
+  REQUIRE(lli.size() == 3);
+  CHECK(lli[0] > 0);
+  CHECK(lli[2] > lli[1]);
+  CHECK(lli[1] > lli[0]);
+  fs::remove("cli_summary.csv");
 }
 
 TEST_CASE("cli: an output path that is a folder or in a missing folder is refused", "[cli][errors]") {

@@ -35,30 +35,9 @@ TEST_CASE("analytic Jacobian matches finite differences of the residual", "[phys
         if (th == Thermal::Lumped) y[n - 3] = 310.0;
         for (int i = 0; i < n; ++i) yp[i] = 1e-3 * std::cos(0.7 * i);
         m->set_control(c, c == Control::Current ? 1.0 : c == Control::Voltage ? 3.7 : 4.0);
-        const double cj = 0.37;
-        std::vector<double> vals(m->jacobian_pattern().nnz(), 0.0);
-        SparseJacobian J(m->jacobian_pattern(), vals.data());
-        m->jacobian(0.0, cj, y.data(), yp.data(), J);
-        std::vector<double> F0(n), F1(n), F2(n);
-        double worst = 0;
-        for (int col = 0; col < n; ++col) {
-          const double h = 1e-6 * std::max(1.0, std::abs(y[col]));
-          auto yy = y, yyp = yp;
-          yy[col] += h;
-          yyp[col] += cj * h;
-          m->residual(0.0, yy.data(), yyp.data(), F1.data());
-          yy[col] -= 2 * h;
-          yyp[col] -= 2 * cj * h;
-          m->residual(0.0, yy.data(), yyp.data(), F2.data());
-          for (int row = 0; row < n; ++row) {
-            const double fd = (F1[row] - F2[row]) / (2 * h);
-            const int k = m->jacobian_pattern().index(row, col);
-            const double an = k >= 0 ? vals[k] : 0.0;
-            if (k < 0) REQUIRE(std::abs(fd) < 1e-9);  // pattern must cover every dependency
-            const double scale = std::max({std::abs(fd), std::abs(an), 1e-6});
-            worst = std::max(worst, std::abs(fd - an) / scale);
-          }
-        }
+        const auto check = test::check_jacobian(*m, y, yp, 0.37, 1.0, 1e-6, 0.0);
+        REQUIRE(check.unlisted < 1e-9);  // pattern must cover every dependency
+        const double worst = check.worst;
         INFO(name << " thermal=" << int(th) << " control=" << int(c));
         CHECK(worst < 1e-4);
       }

@@ -135,6 +135,7 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
   int step_counter = 0;
 
   for (int cycle = 0; cycle < exp.cycles; ++cycle) {
+    double cycle_discharge_Ah = 0;  // charge delivered by this cycle's discharging steps
     for (size_t k = 0; k < exp.steps.size(); ++k, ++step_counter) {
       const ExperimentStep& s = exp.steps[k];
       const StepPlan plan = plan_step(s, model);
@@ -228,17 +229,17 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
       sol.solver_steps += integ.num_steps();
       sol.steps.push_back(sr);
       throughput_Ah += std::abs(sr.discharge_Ah);
+      if (sr.discharge_Ah > 0) cycle_discharge_Ah += sr.discharge_Ah;
     }
     // Per-cycle summary: the ledger at the end of the cycle.
     CycleSummary cs;
     cs.cycle = cycle + 1;
     cs.time_s = t;
-    for (const StepRecord& r : sol.steps)
-      if (r.cycle == cycle && r.discharge_Ah > 0) cs.discharge_capacity_Ah += r.discharge_Ah;
+    cs.discharge_capacity_Ah = cycle_discharge_Ah;
     cs.ledger = model.degradation(y.data());
     cs.lli_pct = 100.0 * cs.ledger.lithium_lost_mol() / li0;
-    cs.lam_ne_pct = 100.0 * (1.0 - (model.options().ageing.any() ? cs.ledger.active_fraction_negative : 1.0));
-    cs.lam_pe_pct = 100.0 * (1.0 - (model.options().ageing.any() ? cs.ledger.active_fraction_positive : 1.0));
+    cs.lam_ne_pct = 100.0 * (1.0 - cs.ledger.active_fraction_negative);
+    cs.lam_pe_pct = 100.0 * (1.0 - cs.ledger.active_fraction_positive);
     for (size_t i = std::max<size_t>(energy_from, 1); i < sol.size(); ++i)
       if (sol.step[i] == sol.step[i - 1])
         energy_Wh += 0.5 * std::abs(sol.current_A[i] * sol.voltage_V[i] + sol.current_A[i - 1] * sol.voltage_V[i - 1]) *

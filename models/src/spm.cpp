@@ -300,9 +300,7 @@ class SingleParticleModel final : public CellModel {
   }
 
   CellOutputs outputs(const double* y) const override {
-    double s = 0;
-    for (int i = 0; i < pn_.N; ++i) s += y[pn_.offset + i] * pn_.volume[i];
-    return outputs_from(consistent(terminal_inputs(y)), y[iQ_], s / (std::pow(pn_.R, 3) / 3.0) / en_.cmax);
+    return outputs_from(consistent(terminal_inputs(y)), y[iQ_], mean_concentration(pn_, y) / en_.cmax);
   }
 
   /// Under voltage or power control, states that come from interpolation (output samples, IDA's
@@ -330,14 +328,8 @@ class SingleParticleModel final : public CellModel {
     for (const auto& [col, k, d] : chain) vdot[k] += d * (col == iI_ ? Idot : yp[col]);
     v[kTerminalInputs] = y[iQ_];
     vdot[kTerminalInputs] = yp[iQ_];
-    double s = 0, sd = 0;
-    for (int i = 0; i < pn_.N; ++i) {
-      s += y[pn_.offset + i] * pn_.volume[i];
-      sd += yp[pn_.offset + i] * pn_.volume[i];
-    }
-    const double scale = 1.0 / (std::pow(pn_.R, 3) / 3.0) / en_.cmax;
-    v[kTerminalInputs + 1] = s * scale;
-    vdot[kTerminalInputs + 1] = sd * scale;
+    v[kTerminalInputs + 1] = mean_concentration(pn_, y) / en_.cmax;
+    vdot[kTerminalInputs + 1] = mean_concentration(pn_, yp) / en_.cmax;
   }
 
   /// dI/dt consistent with the control equation, given the rates of the other unknowns.
@@ -387,7 +379,7 @@ class SingleParticleModel final : public CellModel {
   }
 
   Degradation degradation(const double* y) const override {
-    Degradation d{};
+    Degradation d;
     if (!ag_.any()) return d;
     const double V_n = p_.negative.thickness_m * area_;
     d.sei_thickness_m = y[iL_];
@@ -427,11 +419,11 @@ class SingleParticleModel final : public CellModel {
     if (electrolyte_) electrolyte_residual(y, yp, F, I, T);
     const auto z = terminal_inputs(y);
     check_domain(z);
-    double V = 0, Q = 0;
-    if (iT_ >= 0 || control_ != Control::Current) terminal(z, V, Q);  // not needed otherwise
+    double V = 0, Q = 0, dphi = 0;
+    if (iT_ >= 0 || control_ != Control::Current || ag_.any()) terminal(z, V, Q, static_cast<double*>(nullptr), &dphi);  // else unused
     if (iT_ >= 0) F[iT_] = yp[iT_] - thermal_rhs(Q, T);
     if (ag_.any()) {
-      const auto r = ageing_rates(z);
+      const auto r = ageing_rates(z, dphi);
       for (int k = 0; k < kAgeingRates; ++k) F[ageing_row(k)] = yp[ageing_row(k)] - r[k];
       F[iJs_] = y[iJs_] - r[kSideCurrent];
     }
@@ -453,8 +445,8 @@ class SingleParticleModel final : public CellModel {
     check_domain(zd);
     std::array<AD, kTerminalInputs> z;
     for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], kTerminalInputs, k);
-    AD V, Q;
-    terminal(z, V, Q);
+    AD V, Q, dphi;
+    terminal(z, V, Q, static_cast<AD*>(nullptr), &dphi);
     const auto chain = terminal_chain(y, I, T);  // (column, k, dz_k/dy_col)
     auto add_row = [&](int row, const ADVec& dout, double scale) {
       for (const auto& [col, k, d] : chain) J.add(row, col, scale * dout[k] * d);
@@ -475,7 +467,7 @@ class SingleParticleModel final : public CellModel {
         break;
     }
     if (ag_.any()) {
-      const auto r = ageing_rates(z);
+      const auto r = ageing_rates(z, dphi);
       for (int k = 0; k < kAgeingRates; ++k) {
         J.add(ageing_row(k), ageing_row(k), cj);
         add_row(ageing_row(k), r[k].derivatives(), -1.0);
@@ -512,7 +504,9 @@ class SingleParticleModel final : public CellModel {
       check_domain(zd);
       std::array<AD, kTerminalInputs> z;
       for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], kTerminalInputs, k);
-      const AD r = ageing_rates(z)[kSideCurrent];
+      AD V, Q, dphi;
+      terminal(z, V, Q, static_cast<AD*>(nullptr), &dphi);
+      const AD r = ageing_rates(z, dphi)[kSideCurrent];
       const double f = y[iJs_] - r.value(), df = 1.0 - r.derivatives()[12];
       if (std::abs(f) <= 1e-13 + 1e-10 * std::abs(y[iJs_])) return;
       if (!(df != 0.0) || !std::isfinite(df)) break;
@@ -744,9 +738,10 @@ class SingleParticleModel final : public CellModel {
   ///  Stress-driven LAM (Reniers et al. 2019; surface stress of Zhang et al. 2007 / Ai et al. 2020):
   ///   sigma_h = 2 Omega E (c_avg - c_surf) / (9 (1 - nu)),
   ///   d eps/dt = -beta (max(sigma_h, 0) / sigma_c)^m, lithium in lost particles c_avg L A d eps.
-  /// dphi = U_n + eta_n is the negative's surface potential difference without the film.
+  /// dphi = U_n + eta_n is the negative's surface potential difference without the film, as
+  /// terminal() returns it (the caller has evaluated terminal() already).
   template <class S>
-  std::array<S, kAgeingRates + 1> ageing_rates(const std::array<S, kTerminalInputs>& z) const {
+  std::array<S, kAgeingRates + 1> ageing_rates(const std::array<S, kTerminalInputs>& z, const S& dphi) const {
     using std::exp;
     using std::pow;
     const AgeingParameters& g = p_.ageing;
@@ -754,8 +749,6 @@ class SingleParticleModel final : public CellModel {
     const S& I = z[3];
     const S& L = z[11];
     const S& cpl = z[13];
-    S V, Q, dphi;
-    terminal(z, V, Q, static_cast<S*>(nullptr), &dphi);
     const S jn_tot = I * en_.djdI / z[9];
     const S film = ag_.sei ? S(jn_tot * L * g.sei_resistivity_ohm_m) : S(0.0 * I);
     const S RT_F = kGasConstant * T / kFaraday;

@@ -34,13 +34,13 @@ struct AgeingOptions {
 /// InputError for unknown names and for mechanisms whose parameters the set lacks (named).
 AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p);
 
-/// Degradation ledger quantities held in a state (all zero without ageing).
+/// Degradation ledger quantities held in a state (a fresh cell's values without ageing).
 struct Degradation {
-  double sei_thickness_m;
-  double lithium_sei_mol, lithium_plated_mol, lithium_dead_mol;
-  double lithium_lam_negative_mol, lithium_lam_positive_mol;
-  double active_fraction_negative, active_fraction_positive;  ///< eps / eps_0
-  double film_resistance_ohm;
+  double sei_thickness_m = 0;
+  double lithium_sei_mol = 0, lithium_plated_mol = 0, lithium_dead_mol = 0;
+  double lithium_lam_negative_mol = 0, lithium_lam_positive_mol = 0;
+  double active_fraction_negative = 1, active_fraction_positive = 1;  ///< eps / eps_0
+  double film_resistance_ohm = 0;
   /// Cyclable lithium lost to every mechanism [mol].
   double lithium_lost_mol() const {
     return lithium_sei_mol + lithium_plated_mol + lithium_dead_mol + lithium_lam_negative_mol + lithium_lam_positive_mol;
