@@ -37,6 +37,12 @@ struct SimulateArgs {
   double rtol = packlife::ModelOptions{}.rtol;
   std::string csv, out, summary_csv;
   std::string ageing = "none";
+  bool accelerate = false;
+  double accelerate_tol = packlife::AccelerateOptions{}.tol;
+  int max_jump = packlife::AccelerateOptions{}.max_jump;
+  int checkup_every = 0;
+  bool no_time_series = false;
+  std::string checkpoint, restart;
   bool json = false, quiet = false;
 };
 
@@ -51,6 +57,10 @@ int run_simulate(const SimulateArgs& a) {
   if (a.cycles < 1) throw InputError(fmt::format("--cycles {}: expected at least 1", a.cycles));
   if (!(a.output_dt > 0)) throw InputError(fmt::format("--output-dt {}: expected a positive interval in seconds", a.output_dt));
   if (!(a.rtol > 0 && a.rtol < 1e-2)) throw InputError(fmt::format("--rtol {}: expected a value in (0, 0.01)", a.rtol));
+  if (!(a.accelerate_tol > 0 && a.accelerate_tol < 0.1))
+    throw InputError(fmt::format("--accelerate-tol {}: expected a fraction in (0, 0.1), e.g. 2e-4", a.accelerate_tol));
+  if (a.max_jump < 2) throw InputError(fmt::format("--max-jump {}: expected at least 2 cycles", a.max_jump));
+  if (a.checkup_every < 0) throw InputError(fmt::format("--checkup-every {}: expected 0 (never) or a cycle count", a.checkup_every));
   ModelOptions mo;
   mo.thermal = a.thermal == "lumped" ? Thermal::Lumped : Thermal::Isothermal;
   mo.ambient_K = a.ambient_C + 273.15;
@@ -66,12 +76,28 @@ int run_simulate(const SimulateArgs& a) {
   SimulationOptions so;
   so.initial_soc = a.initial_soc;
   so.output_dt_s = a.output_dt;
+  so.keep_time_series = !a.no_time_series;
+  so.accelerate.enabled = a.accelerate;
+  so.accelerate.tol = a.accelerate_tol;
+  so.accelerate.max_jump = a.max_jump;
+  so.checkup_every = a.checkup_every;
+  Checkpoint restart;
+  if (!a.restart.empty()) {
+    restart = read_checkpoint(a.restart);
+    if (restart.model != a.model || restart.parameter_set != params.name || restart.ageing != mo.ageing.names())
+      throw InputError(a.restart, 0, 0, "model",
+                       fmt::format("checkpoint was saved from model {}, parameters {}, ageing {}; this run uses model "
+                                   "{}, parameters {}, ageing {}", restart.model, restart.parameter_set, restart.ageing,
+                                   a.model, params.name, mo.ageing.names()));
+    so.restart = &restart;
+  }
   // Reserve the outputs (checks the folders are writable) before the run.
   std::unique_ptr<AtomicFile> csv_file, h5_file;
   if (!a.csv.empty()) csv_file = std::make_unique<AtomicFile>(a.csv);
   if (!a.out.empty()) h5_file = std::make_unique<AtomicFile>(a.out);
-  std::unique_ptr<AtomicFile> summary_file;
+  std::unique_ptr<AtomicFile> summary_file, checkpoint_file;
   if (!a.summary_csv.empty()) summary_file = std::make_unique<AtomicFile>(a.summary_csv);
+  if (!a.checkpoint.empty()) checkpoint_file = std::make_unique<AtomicFile>(a.checkpoint);
 
   const Solution sol = simulate(*model, exp, so, [&](const std::string& w) {
     if (!a.quiet) fmt::print(stderr, "warning: {}\n", w);
@@ -80,9 +106,16 @@ int run_simulate(const SimulateArgs& a) {
   if (csv_file) write_csv(sol, csv_file->temp_path());
   if (h5_file) write_hdf5(sol, in, *model, h5_file->temp_path());
   if (summary_file) write_summary_csv(sol, summary_file->temp_path());
+  if (checkpoint_file) write_checkpoint(sol.checkpoint, checkpoint_file->temp_path());
   if (csv_file) csv_file->commit();
   if (summary_file) summary_file->commit();
+  if (checkpoint_file) checkpoint_file->commit();
   if (h5_file) h5_file->commit();
+  // A run stopped by a solver failure keeps (and writes) everything simulated before it.
+  const int code = sol.stopped.empty() ? 0 : kExitSolver;
+  if (!sol.stopped.empty())
+    fmt::print(stderr, "solver error: run stopped: {}; the {} completed cycle(s) were written\n", sol.stopped,
+               sol.cycles.size());
   const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count();
 
   double vmin = 1e9, vmax = -1e9, tmax = -1e9, qmax = 0;
@@ -98,11 +131,16 @@ int run_simulate(const SimulateArgs& a) {
     j["model"] = a.model;
     j["parameter_set"] = params.name;
     j["points"] = sol.size();
-    j["end_time_s"] = sol.time_s.empty() ? 0.0 : sol.time_s.back();
-    j["max_discharge_capacity_Ah"] = qmax;
-    j["min_voltage_V"] = vmin;
-    j["max_voltage_V"] = vmax;
-    j["max_temperature_K"] = tmax;
+    j["end_time_s"] = sol.checkpoint.time_s;
+    if (sol.size() > 0) {  // extremes of the time series (null when none is kept)
+      j["max_discharge_capacity_Ah"] = qmax;
+      j["min_voltage_V"] = vmin;
+      j["max_voltage_V"] = vmax;
+      j["max_temperature_K"] = tmax;
+    } else {
+      for (const char* k : {"max_discharge_capacity_Ah", "min_voltage_V", "max_voltage_V", "max_temperature_K"})
+        j[k] = nullptr;
+    }
     j["balance_capacity_Ah"] = eb.capacity_Ah;
     j["solver_steps"] = sol.solver_steps;
     j["wall_ms"] = wall_ms;
@@ -112,22 +150,60 @@ int run_simulate(const SimulateArgs& a) {
       steps.push_back({{"cycle", r.cycle + 1}, {"step", r.text}, {"start_s", r.start_s}, {"end_s", r.end_s},
                        {"discharge_Ah", r.discharge_Ah}, {"end_reason", r.end_reason}});
     j["steps"] = steps;
+    j["cycles"] = sol.cycles.size();
+    j["resolved_cycles"] = sol.resolved_cycles;
+    j["jumps"] = sol.jumps;
+    j["rejected_jumps"] = sol.rejected_jumps;
+    j["stopped"] = sol.stopped;
+    if (!sol.cycles.empty()) {
+      const CycleSummary& r = sol.cycles.back();
+      j["last_cycle"] = {{"cycle", r.cycle},
+                         {"time_s", r.time_s},
+                         {"discharge_capacity_Ah", r.discharge_capacity_Ah},
+                         {"esoh_capacity_Ah", r.esoh_capacity_Ah},
+                         {"lli_pct", r.lli_pct},
+                         {"lam_ne_pct", r.lam_ne_pct},
+                         {"lam_pe_pct", r.lam_pe_pct},
+                         {"sei_thickness_m", r.ledger.sei_thickness_m},
+                         {"film_resistance_ohm", r.ledger.film_resistance_ohm},
+                         {"equivalent_full_cycles", r.equivalent_full_cycles}};
+    }
     std::cout << j.dump(2) << "\n";
-    return 0;
+    return code;
   }
-  if (a.quiet) return 0;
+  if (a.quiet) return code;
   fmt::print("packlife simulate: {} on {} ({}, ambient {:.1f} C), {} cycle(s) of {} step(s)\n", a.model, params.name,
              a.thermal, a.ambient_C, exp.cycles, exp.steps.size());
   fmt::print("  electrode balance: capacity {:.4f} Ah, x {:.4f}..{:.4f}, y {:.4f}..{:.4f}\n", eb.capacity_Ah, eb.x0,
              eb.x100, eb.y100, eb.y0);
+  // Every step of short runs; the first and last resolved cycles of long ones.
+  const int last_cycle = sol.steps.empty() ? 0 : sol.steps.back().cycle;
+  const int first_cycle = sol.steps.empty() ? 0 : sol.steps.front().cycle;
   for (const auto& r : sol.steps)
-    fmt::print("  [{}] {:<40} {:>9.1f} s  {:>+8.4f} Ah  {}\n", r.cycle + 1, r.text, r.end_s - r.start_s,
-               r.discharge_Ah, r.end_reason);
-  fmt::print("  voltage {:.4f}..{:.4f} V, max temperature {:.2f} C, {} points, {} solver steps, {:.1f} ms\n", vmin,
-             vmax, tmax - 273.15, sol.size(), sol.solver_steps, wall_ms);
+    if (sol.steps.size() <= 40 || r.cycle == first_cycle || r.cycle == last_cycle)
+      fmt::print("  [{}] {:<40} {:>9.1f} s  {:>+8.4f} Ah  {}\n", r.cycle + 1, r.text, r.end_s - r.start_s,
+                 r.discharge_Ah, r.end_reason);
+  if (sol.steps.size() > 40) fmt::print("  ({} steps in all; first and last resolved cycle shown)\n", sol.steps.size());
+  if (mo.ageing.any() && !sol.cycles.empty()) {
+    const CycleSummary& r = sol.cycles.back();
+    fmt::print("  after cycle {} ({:.2f} days, {:.1f} equivalent full cycles): discharge {:.4f} Ah, eSOH capacity {:.4f} "
+               "Ah, LLI {:.3f} %, LAM ne {:.3f} % pe {:.3f} %, SEI {:.2f} nm\n", r.cycle, r.time_s / 86400.0,
+               r.equivalent_full_cycles, r.discharge_capacity_Ah, r.esoh_capacity_Ah, r.lli_pct, r.lam_ne_pct,
+               r.lam_pe_pct, 1e9 * r.ledger.sei_thickness_m);
+  }
+  if (a.accelerate)
+    fmt::print("  cycle jumping: {} cycles, {} resolved, {} jumps accepted, {} rejected\n", sol.cycles.size(),
+               sol.resolved_cycles, sol.jumps, sol.rejected_jumps);
+  if (sol.size() > 0)
+    fmt::print("  voltage {:.4f}..{:.4f} V, max temperature {:.2f} C, {} points, {} solver steps, {:.1f} ms\n", vmin,
+               vmax, tmax - 273.15, sol.size(), sol.solver_steps, wall_ms);
+  else
+    fmt::print("  no time series kept, {} solver steps, {:.1f} ms\n", sol.solver_steps, wall_ms);
   if (!a.csv.empty()) fmt::print("  wrote {}\n", a.csv);
   if (!a.out.empty()) fmt::print("  wrote {}\n", a.out);
-  return 0;
+  if (!a.summary_csv.empty()) fmt::print("  wrote {}\n", a.summary_csv);
+  if (!a.checkpoint.empty()) fmt::print("  wrote {}\n", a.checkpoint);
+  return code;
 }
 
 }  // namespace
@@ -142,7 +218,7 @@ int main(int argc, char** argv) {
   std::string models_help = "cell model:";
   for (const auto& [n, d] : packlife::model_names()) models_help += fmt::format(" {} ({});", n, d);
   sim->add_option("--model", sa.model, models_help)->capture_default_str();
-  sim->add_option("--params", sa.params, "parameter set by name (chen2020, marquis2019) or YAML file path")->capture_default_str();
+  sim->add_option("--params", sa.params, "parameter set by name (chen2020, marquis2019, okane2022) or YAML file path")->capture_default_str();
   sim->add_option("--experiment", sa.experiment, "steps separated by ';', e.g. \"Discharge at 1C until 2.5 V\"")->capture_default_str();
   sim->add_option("--experiment-file", sa.experiment_file, "file with one experiment step per line (overrides --experiment)");
   sim->add_option("--cycles", sa.cycles, "repeat the whole step list N times")->capture_default_str();
@@ -160,6 +236,24 @@ int main(int argc, char** argv) {
   sim->add_option("--ageing", sa.ageing,
                   "degradation mechanisms: none, default (the parameter set's list), or a comma list of sei, "
                   "sei-solvent-diffusion, sei-reaction, plating, lam")
+      ->capture_default_str();
+  sim->add_flag("--accelerate", sa.accelerate,
+               "cycle jumping: resolve representative cycles, extrapolate the ageing state across the others "
+               "(error-controlled, see docs/models.md)")
+      ->capture_default_str();
+  sim->add_option("--accelerate-tol", sa.accelerate_tol,
+                  "local error allowed per jump in lithium lost and active material lost, as fractions")
+      ->capture_default_str();
+  sim->add_option("--max-jump", sa.max_jump, "longest cycle jump")->capture_default_str();
+  sim->add_option("--checkup-every", sa.checkup_every,
+                  "simulate the reference check-up (C/3 discharge at 25 C) every N cycles (0: never)")
+      ->capture_default_str();
+  sim->add_flag("--no-time-series", sa.no_time_series,
+                "keep only the steps and the per-cycle summary (long runs)")
+      ->capture_default_str();
+  sim->add_option("--checkpoint", sa.checkpoint, "write the final state (exact, to continue with --restart) to this file")
+      ->capture_default_str();
+  sim->add_option("--restart", sa.restart, "continue from a checkpoint file instead of --initial-soc")
       ->capture_default_str();
   sim->add_option("--out", sa.out, "write results and resolved inputs as HDF5 to this file")->capture_default_str();
   sim->add_flag("--json", sa.json, "print a JSON summary instead of text")->capture_default_str();

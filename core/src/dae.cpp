@@ -178,6 +178,7 @@ void DaeIntegrator::reinit(double t0, const double* y0, const double* yp0) {
     check(IDASetUserData(mem, &m), "IDASetUserData");
     check(IDASVtolerances(mem, m.opt.rtol, m.atol.get()), "IDASVtolerances");
     check(IDASetId(mem, m.id.get()), "IDASetId");
+    if (m.opt.suppress_algebraic_error) check(IDASetSuppressAlg(mem, SUNTRUE), "IDASetSuppressAlg");
     check(IDASetLinearSolver(mem, m.LS.get(), m.A.get()), "IDASetLinearSolver");
     check(IDASetJacFn(mem, &Impl::jac), "IDASetJacFn");
     if (m.opt.max_step_s > 0) check(IDASetMaxStep(mem, m.opt.max_step_s), "IDASetMaxStep");

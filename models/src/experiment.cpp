@@ -30,7 +30,7 @@ std::string lower_trim(const std::string& s) {
 const char* kForms =
     "expected forms like 'Discharge at 1C until 2.5 V', 'Charge at 0.5C until 4.2 V', 'Hold at 4.2 V until C/50', "
     "'Rest for 1 hour', 'Discharge at 2 A for 10 minutes', 'Discharge at 20 W until 3.0 V', "
-    "'Charge at 1C until 80% SOC'";
+    "'Charge at 1C until 80% SOC', 'Rest to fill 24 hours'";
 
 [[noreturn]] void fail(const ExperimentStep& s, const std::string& msg) {
   const std::string where = s.source.empty() ? "" : s.source + ": ";
@@ -107,6 +107,11 @@ ExperimentStep parse_step(const std::string& raw, const std::string& source) {
     fail(s, std::string("not understood; ") + kForms);
   }
 
+  static const std::regex fill_re(R"(^ to fill (\S+?) ?(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d)$)");
+  if (s.kind == ExperimentStep::Kind::Rest && std::regex_match(tail, m, fill_re)) {
+    s.fill_s = seconds(s, m[1], m[2]);
+    return s;
+  }
   // Tail: [for <num> <unit>] [[or] until <condition>]
   static const std::regex tail_re(R"(^(?: for (\S+?) ?(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d))?(?: (?:or )?until (.+))?$)");
   if (!std::regex_match(tail, m, tail_re)) fail(s, std::string("could not read the duration or end condition; ") + kForms);
@@ -147,7 +152,8 @@ ExperimentStep parse_step(const std::string& raw, const std::string& source) {
   using K = ExperimentStep::Kind;
   using U = ExperimentStep::Until;
   if (s.kind == K::Rest && s.until != U::None) fail(s, "a rest can only last 'for' a duration");
-  if (s.kind == K::Rest && !s.duration_s) fail(s, "a rest needs a duration, e.g. 'Rest for 1 hour'");
+  if (s.kind == K::Rest && !s.duration_s)
+    fail(s, "a rest needs a duration, e.g. 'Rest for 1 hour', or a cycle length to fill, e.g. 'Rest to fill 24 hours'");
   if ((s.kind == K::Current || s.kind == K::Power) && s.until == U::Current)
     fail(s, "a constant-current or constant-power step cannot end on current; use a voltage or SOC");
   if (s.kind == K::Voltage && (s.until == U::Voltage || s.until == U::Soc))

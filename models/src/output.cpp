@@ -1,10 +1,13 @@
 #include "packlife/models/output.hpp"
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <memory>
 
 #include "packlife/core/build_info.hpp"
@@ -63,6 +66,9 @@ const std::vector<SummaryColumn>& summary_columns() {
       {"charge_throughput_Ah", "A*h", [](const CycleSummary& r) { return r.charge_throughput_Ah; }},
       {"energy_throughput_Wh", "W*h", [](const CycleSummary& r) { return r.energy_throughput_Wh; }},
       {"equivalent_full_cycles", "", [](const CycleSummary& r) { return r.equivalent_full_cycles; }},
+      {"esoh_capacity_Ah", "A*h", [](const CycleSummary& r) { return r.esoh_capacity_Ah; }},
+      {"checkup_capacity_Ah", "A*h", [](const CycleSummary& r) { return r.checkup_capacity_Ah; }},
+      {"resolved", "", [](const CycleSummary& r) { return r.resolved ? 1.0 : 0.0; }},
   };
   return c;
 }
@@ -79,6 +85,88 @@ void write_summary_csv(const Solution& s, const std::string& path) {
     std::fputs("\n", f.get());
   }
   if (std::ferror(f.get())) throw Error("error while writing {}", path);
+}
+
+namespace {
+constexpr const char* kCheckpointFormat = "packlife-checkpoint";
+constexpr const char* kCheckpointVersion = "1.0";
+std::string hex(double v) { return fmt::format("{:a}", v); }
+}  // namespace
+
+void write_checkpoint(const Checkpoint& c, const std::string& path) {
+  nlohmann::json j;
+  j["format"] = kCheckpointFormat;
+  j["format_version"] = kCheckpointVersion;
+  j["program_version"] = build::version;
+  j["model"] = c.model;
+  j["parameter_set"] = c.parameter_set;
+  j["ageing"] = c.ageing;
+  j["cycles_done"] = c.cycles_done;
+  j["steps_done"] = c.steps_done;
+  j["time_s"] = hex(c.time_s);
+  j["charge_throughput_Ah"] = hex(c.charge_throughput_Ah);
+  j["energy_throughput_Wh"] = hex(c.energy_throughput_Wh);
+  j["initial_lithium_mol"] = hex(c.initial_lithium_mol);
+  j["last_discharge_capacity_Ah"] = hex(c.last_discharge_capacity_Ah);
+  auto& st = j["state"] = nlohmann::json::array();
+  for (double v : c.state) st.push_back(hex(v));
+  std::ofstream out(path);
+  if (!out) throw Error("cannot write {}", path);
+  out << j.dump(1) << "\n";
+  if (!out) throw Error("error while writing {}", path);
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, 0, 0, "", "cannot open checkpoint file for reading");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path, 0, 0, "", fmt::format("not a JSON checkpoint: {}", e.what()));
+  }
+  auto need = [&](const char* key) -> const nlohmann::json& {
+    if (!j.is_object() || !j.contains(key)) throw InputError(path, 0, 0, key, "missing in the checkpoint");
+    return j.at(key);
+  };
+  auto text = [&](const char* key) {
+    const auto& v = need(key);
+    if (!v.is_string()) throw InputError(path, 0, 0, key, "expected a string");
+    return v.get<std::string>();
+  };
+  auto number = [&](const nlohmann::json& v, const char* key) {
+    if (!v.is_string()) throw InputError(path, 0, 0, key, "expected a hexadecimal floating-point string");
+    const std::string s = v.get<std::string>();
+    char* end = nullptr;
+    const double d = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || !std::isfinite(d))
+      throw InputError(path, 0, 0, key, fmt::format("'{}' is not a finite number", s));
+    return d;
+  };
+  auto integer = [&](const char* key) {
+    const auto& v = need(key);
+    if (!v.is_number_integer() || v.get<long long>() < 0) throw InputError(path, 0, 0, key, "expected a non-negative integer");
+    return v.get<long long>();
+  };
+  if (text("format") != kCheckpointFormat) throw InputError(path, 0, 0, "format", "not a packlife checkpoint");
+  if (text("format_version") != kCheckpointVersion)
+    throw InputError(path, 0, 0, "format_version", fmt::format("version {} is not supported (expected {})",
+                                                               text("format_version"), kCheckpointVersion));
+  Checkpoint c;
+  c.model = text("model");
+  c.parameter_set = text("parameter_set");
+  c.ageing = text("ageing");
+  c.cycles_done = static_cast<int>(integer("cycles_done"));
+  c.steps_done = integer("steps_done");
+  c.time_s = number(need("time_s"), "time_s");
+  c.charge_throughput_Ah = number(need("charge_throughput_Ah"), "charge_throughput_Ah");
+  c.energy_throughput_Wh = number(need("energy_throughput_Wh"), "energy_throughput_Wh");
+  c.initial_lithium_mol = number(need("initial_lithium_mol"), "initial_lithium_mol");
+  c.last_discharge_capacity_Ah = number(need("last_discharge_capacity_Ah"), "last_discharge_capacity_Ah");
+  const auto& st = need("state");
+  if (!st.is_array() || st.empty()) throw InputError(path, 0, 0, "state", "expected a non-empty array");
+  for (const auto& v : st) c.state.push_back(number(v, "state"));
+  return c;
 }
 
 void write_csv(const Solution& s, const std::string& path) {

@@ -1,6 +1,9 @@
 #include "packlife/models/simulation.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <memory>
 
 #include "packlife/core/error.hpp"
 
@@ -86,172 +89,521 @@ void hermite(double t0, const std::vector<double>& a, const std::vector<double>&
 
 bool already_met(const Event& e, double q) { return e.direction < 0 ? q <= e.threshold : q >= e.threshold; }
 
-class Recorder {
+/// Thrown when a step fails even after the retry with tighter tolerances: ends the run, keeping
+/// everything simulated before.
+class RunStopped : public Error {
  public:
-  Recorder(Solution& s, const CellModel& m, double dt) : s_(s), m_(m), dt_(dt) {}
-  void add(double t, const double* y, int step, int cycle) { add(t, m_.outputs(y), step, cycle); }
-  void add(double t, const CellOutputs& o, int step, int cycle) {
-    s_.time_s.push_back(t);
-    s_.current_A.push_back(o.current_A);
-    s_.voltage_V.push_back(o.voltage_V);
-    s_.temperature_K.push_back(o.temperature_K);
-    s_.discharge_capacity_Ah.push_back(o.discharge_capacity_Ah);
-    s_.soc.push_back(o.soc);
-    s_.heat_W.push_back(o.heat_W);
-    s_.step.push_back(step);
-    s_.cycle.push_back(cycle);
+  using Error::Error;
+};
+
+/// What one cycle moved.
+struct CycleOutcome {
+  double discharge_Ah = 0;   ///< charge delivered by the cycle's discharging steps
+  double throughput_Ah = 0;  ///< |charge| moved
+  double energy_Wh = 0;      ///< |energy| moved (Simpson's rule on every accepted integrator step)
+  double start_s = 0, end_s = 0;
+};
+
+/// Runs experiment cycles one after the other on one model: owns the state, the time and the
+/// integrators (the model's tolerances, and ten times tighter ones for retries).
+class Runner {
+ public:
+  Runner(CellModel& m, const SimulationOptions& o) : m_(m), o_(o), n_(m.size()), yp_(n_, 0.0), ybuf_(n_) {
+    DaeOptions d;
+    d.rtol = m.options().rtol;
+    d.atol = m.absolute_tolerances();
+    // With ageing, the side-reaction current (with plating a small difference of two large exchange
+    // fluxes) would otherwise set the step size; it is re-solved exactly at every step anyway.
+    d.suppress_algebraic_error = m.options().ageing.any();
+    m_.set_control(Control::Current, 0.0);
+    integ_ = std::make_unique<DaeIntegrator>(m_, d);
   }
-  /// Next grid time strictly after t.
-  double next_grid(double t) const { return (std::floor(t / dt_ + 1e-9) + 1.0) * dt_; }
+
+  std::vector<double> y;
+  double t = 0;
+  long long step_counter = 0;
+
+  /// Runs one pass of the experiment's steps as cycle `cycle` (0-based), recording steps, samples
+  /// (when kept) and warnings into `out`.
+  CycleOutcome run_cycle(const Experiment& exp, int cycle, Solution& out) {
+    CycleOutcome c;
+    c.start_s = t;
+    for (size_t k = 0; k < exp.steps.size(); ++k, ++step_counter) run_step(exp.steps[k], k, cycle, c, out);
+    c.end_s = t;
+    return c;
+  }
 
  private:
-  Solution& s_;
-  const CellModel& m_;
-  double dt_;
+  void record(Solution& out, double time, const CellOutputs& o, int cycle) const {
+    if (!o_.keep_time_series) return;
+    out.time_s.push_back(time);
+    out.current_A.push_back(o.current_A);
+    out.voltage_V.push_back(o.voltage_V);
+    out.temperature_K.push_back(o.temperature_K);
+    out.discharge_capacity_Ah.push_back(o.discharge_capacity_Ah);
+    out.soc.push_back(o.soc);
+    out.heat_W.push_back(o.heat_W);
+    out.step.push_back(step_counter);
+    out.cycle.push_back(cycle);
+  }
+  void truncate(Solution& out, size_t n) const {
+    for (auto* v : {&out.time_s, &out.current_A, &out.voltage_V, &out.temperature_K, &out.discharge_capacity_Ah,
+                    &out.soc, &out.heat_W})
+      v->resize(n);
+    out.step.resize(n);
+    out.cycle.resize(n);
+  }
+  /// Next output grid time strictly after t.
+  double next_grid(double time) const {
+    return (std::floor(time / o_.output_dt_s + 1e-9) + 1.0) * o_.output_dt_s;
+  }
+
+  void run_step(const ExperimentStep& s, size_t k, int cycle, CycleOutcome& c, Solution& out) {
+    StepPlan plan = plan_step(s, m_);
+    StepRecord sr;
+    sr.cycle = cycle;
+    sr.index = static_cast<int>(k);
+    sr.text = s.text;
+    sr.start_s = t;
+    if (s.fill_s) {
+      plan.duration_s = *s.fill_s - (t - c.start_s);
+      plan.time_limited = false;
+      if (plan.duration_s <= 1e-9 * std::max(1.0, *s.fill_s)) {
+        sr.end_s = t;
+        sr.skipped = true;
+        sr.end_reason = "cycle already filled";
+        out.steps.push_back(sr);
+        return;
+      }
+    }
+    m_.set_control(plan.control, plan.value);
+    m_.set_events(plan.events);
+    try {
+      m_.consistent_init(t, y.data(), yp_.data());
+    } catch (const Error& e) {
+      // The step asks for an operating point the cell cannot reach (e.g. a hold far outside its
+      // voltage range): report it against the step text, as bad input.
+      throw InputError(fmt::format("cycle {}, step '{}': cannot start the step: {}", cycle + 1, s.text, e.what()));
+    }
+    // A step whose end condition already holds is skipped, as a cycler does.
+    const CellOutputs o0 = m_.outputs(y.data());
+    std::string met;
+    for (const Event& e : plan.events)
+      if (already_met(e, m_.event_quantity(e, o0))) { met = e.reason; break; }
+    if (!met.empty()) {
+      sr.end_s = t;
+      sr.skipped = true;
+      sr.end_reason = "skipped";
+      out.warnings.push_back(fmt::format("cycle {}, step '{}' skipped: its end condition ({}) already holds at its "
+                                         "start (V = {:.4f} V, SOC = {:.4f})", cycle + 1, s.text, met, o0.voltage_V,
+                                         o0.soc));
+      out.steps.push_back(sr);
+      return;  // the next step re-solves the current for its own control
+    }
+    const double q0 = y[n_ - 2], t0 = t;
+    const std::vector<double> y0 = y, yp0 = yp_;
+    const size_t samples0 = out.time_s.size();
+    double energy_Wh = 0;
+    try {
+      energy_Wh = integrate(*integ_, plan, s, cycle, o0, out, sr);
+    } catch (const SolverError& first) {
+      // Retry the whole step from its start with tolerances ten times tighter.
+      y = y0;
+      yp_ = yp0;
+      t = t0;
+      truncate(out, samples0);
+      if (!tight_) {
+        DaeOptions d;
+        d.suppress_algebraic_error = m_.options().ageing.any();
+        d.rtol = 0.1 * m_.options().rtol;
+        d.atol = m_.absolute_tolerances();
+        for (double& a : d.atol) a *= 0.1;
+        tight_ = std::make_unique<DaeIntegrator>(m_, d);
+      }
+      try {
+        energy_Wh = integrate(*tight_, plan, s, cycle, o0, out, sr);
+        out.warnings.push_back(fmt::format("cycle {}, step '{}': the integrator failed ({}); the step was repeated "
+                                           "with tolerances ten times tighter and succeeded", cycle + 1, s.text,
+                                           first.detail()));
+      } catch (const SolverError& second) {
+        const CellOutputs of = m_.outputs(y.data());
+        throw RunStopped("cycle {}, step '{}' failed at t = {:.1f} s (V = {:.4f} V, I = {:.4g} A, SOC = {:.4f}, "
+                         "T = {:.2f} K) even with tolerances ten times tighter: {}", cycle + 1, s.text,
+                         second.time_s(), of.voltage_V, of.current_A, of.soc, of.temperature_K, second.detail());
+      }
+    }
+    record(out, t, m_.outputs(y.data()), cycle);
+    sr.end_s = t;
+    sr.discharge_Ah = y[n_ - 2] - q0;
+    out.steps.push_back(sr);
+    c.throughput_Ah += std::abs(sr.discharge_Ah);
+    c.energy_Wh += energy_Wh;
+    if (sr.discharge_Ah > 0) c.discharge_Ah += sr.discharge_Ah;
+  }
+
+  /// Integrates one step from (t, y) to its end; returns the energy moved [W h]. On success t and y
+  /// hold the step's end. Throws SolverError (with the step named) when IDA fails.
+  double integrate(DaeIntegrator& integ, const StepPlan& plan, const ExperimentStep& s, int cycle,
+                   const CellOutputs& o0, Solution& out, StepRecord& sr) {
+    record(out, t, o0, cycle);
+    integ.reinit(t, y.data(), yp_.data());
+    std::vector<int> dirs;
+    for (const Event& e : plan.events) dirs.push_back(e.direction);
+    integ.set_root_directions(dirs);
+    const double t_end = t + plan.duration_s;
+    integ.set_stop_time(t_end);
+    double tg = next_grid(t);
+    // Observables and their rates at the last accepted step, for interpolation.
+    double ta = t;
+    const int nobs = m_.num_observables();
+    std::vector<double> va(nobs), ra(nobs), vn(nobs), rn(nobs), vi(nobs);
+    m_.observables(y.data(), yp_.data(), va.data(), ra.data());
+    auto power = [&](const CellOutputs& o) { return std::abs(o.current_A * o.voltage_V); };
+    double pa = power(o0), energy_J = 0;
+    for (;;) {
+      DaeIntegrator::Status st;
+      try {
+        st = integ.step(t_end);
+      } catch (const SolverError& e) {
+        throw SolverError(e.flag(), e.time_s(), fmt::format("cycle {}, step '{}': {}", cycle + 1, s.text, e.detail()));
+      }
+      const double tn = integ.time();
+      if (o_.interpolation == OutputInterpolation::Hermite) {
+        m_.observables(integ.y(), integ.yp(), vn.data(), rn.data());
+        if (o_.keep_time_series)
+          for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = next_grid(tg)) {
+            hermite(ta, va, ra, tn, vn, rn, tg, vi);
+            record(out, tg, m_.outputs_from_observables(vi.data()), cycle);
+          }
+        hermite(ta, va, ra, tn, vn, rn, 0.5 * (ta + tn), vi);
+        const double pm = power(m_.outputs_from_observables(vi.data()));
+        const double pn = power(m_.outputs_from_observables(vn.data()));
+        energy_J += (tn - ta) * (pa + 4 * pm + pn) / 6.0;
+        pa = pn;
+        va.swap(vn);
+        ra.swap(rn);
+      } else {
+        if (o_.keep_time_series)
+          for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = next_grid(tg)) {
+            integ.interpolate(tg, ybuf_.data());
+            record(out, tg, m_.outputs(ybuf_.data()), cycle);
+          }
+        integ.interpolate(0.5 * (ta + tn), ybuf_.data());
+        const double pm = power(m_.outputs(ybuf_.data()));
+        const double pn = power(m_.outputs(integ.y()));
+        energy_J += (tn - ta) * (pa + 4 * pm + pn) / 6.0;
+        pa = pn;
+      }
+      ta = tn;
+      if (st == DaeIntegrator::Status::Step) continue;
+      t = tn;
+      std::copy(integ.y(), integ.y() + n_, y.begin());
+      if (st == DaeIntegrator::Status::Root) {
+        const auto found = integ.roots_found();
+        for (size_t r = 0; r < found.size(); ++r)
+          if (found[r] != 0) { sr.end_reason = plan.events[r].reason; if (r < plan.user_events) break; }
+        bool user = false;
+        for (size_t r = 0; r < plan.user_events; ++r) user = user || found[r] != 0;
+        if (!user)
+          out.warnings.push_back(
+              fmt::format("cycle {}, step '{}' stopped early at t = {:.1f} s: {}", cycle + 1, s.text, t, sr.end_reason));
+      } else {
+        sr.end_reason = plan.time_limited ? "time limit" : s.fill_s ? "cycle filled" : "duration";
+        if (plan.time_limited)
+          out.warnings.push_back(fmt::format("cycle {}, step '{}' reached its time limit of {:.0f} s before its end "
+                                             "condition", cycle + 1, s.text, plan.duration_s));
+      }
+      break;
+    }
+    out.solver_steps += integ.num_steps();
+    return energy_J / 3600.0;
+  }
+
+  CellModel& m_;
+  const SimulationOptions& o_;
+  int n_;
+  std::vector<double> yp_, ybuf_;
+  std::unique_ptr<DaeIntegrator> integ_, tight_;
+};
+
+/// Appends b's samples, steps and counters to a.
+void append(Solution& a, Solution&& b) {
+  auto cat = [](auto& x, auto& y) { x.insert(x.end(), y.begin(), y.end()); };
+  cat(a.time_s, b.time_s);
+  cat(a.current_A, b.current_A);
+  cat(a.voltage_V, b.voltage_V);
+  cat(a.temperature_K, b.temperature_K);
+  cat(a.discharge_capacity_Ah, b.discharge_capacity_Ah);
+  cat(a.soc, b.soc);
+  cat(a.heat_W, b.heat_W);
+  cat(a.step, b.step);
+  cat(a.cycle, b.cycle);
+  cat(a.steps, b.steps);
+  a.solver_steps += b.solver_steps;
+}
+
+/// Builds the run: the per-cycle summary, warnings (the first ones passed on as they happen), and
+/// cycle jumping.
+class Driver {
+ public:
+  Driver(CellModel& m, const SimulationOptions& o, const WarningSink& warn) : m_(m), o_(o), warn_(warn), r_(m, o) {
+    if (o.restart) {
+      const Checkpoint& c = *o.restart;
+      if (c.state.size() != static_cast<size_t>(m.size()))
+        throw InputError(fmt::format("checkpoint holds {} unknowns but model {} with these options has {} (saved from "
+                                     "model {}, parameters {}, ageing {})", c.state.size(), m.name(), m.size(), c.model,
+                                     c.parameter_set, c.ageing));
+      r_.y = c.state;
+      r_.t = c.time_s;
+      r_.step_counter = c.steps_done;
+      cycles_done_ = c.cycles_done;
+      throughput_Ah_ = c.charge_throughput_Ah;
+      energy_Wh_ = c.energy_throughput_Wh;
+      li0_ = c.initial_lithium_mol;
+      last_capacity_Ah_ = c.last_discharge_capacity_Ah;
+    } else {
+      r_.y = m.initial_state(o.initial_soc, m.options().ambient_K);
+      li0_ = m.particle_lithium_mol(r_.y.data());
+    }
+  }
+
+  Solution run(const std::vector<Segment>& segments) {
+    try {
+      for (const Segment& seg : segments) {
+        m_.set_ambient(seg.ambient_K);
+        if (o_.accelerate.enabled)
+          accelerated(seg.experiment);
+        else
+          for (int c = 0; c < seg.experiment.cycles; ++c) resolve(seg.experiment);
+      }
+    } catch (const RunStopped& e) {
+      sol_.stopped = e.what();
+    }
+    if (suppressed_ > 0)
+      sol_.warnings.push_back(fmt::format("{} further warnings not shown", suppressed_));
+    sol_.final_state = r_.y;
+    Checkpoint& c = sol_.checkpoint;
+    c.model = m_.name();
+    c.parameter_set = m_.parameters().name;
+    c.ageing = m_.options().ageing.names();
+    c.state = r_.y;
+    c.time_s = r_.t;
+    c.cycles_done = cycles_done_;
+    c.steps_done = r_.step_counter;
+    c.charge_throughput_Ah = throughput_Ah_;
+    c.energy_throughput_Wh = energy_Wh_;
+    c.initial_lithium_mol = li0_;
+    c.last_discharge_capacity_Ah = last_capacity_Ah_;
+    return std::move(sol_);
+  }
+
+ private:
+  static constexpr int kShownWarnings = 25, kKeptWarnings = 200;
+
+  void take(Solution&& part) {
+    for (auto& w : part.warnings) {
+      if (sol_.warnings.size() < kKeptWarnings) sol_.warnings.push_back(w);
+      if (shown_ < kShownWarnings) {
+        ++shown_;
+        if (warn_) warn_(w);
+        if (shown_ == kShownWarnings && warn_) warn_("further warnings are counted, not shown");
+      } else {
+        ++suppressed_;
+      }
+    }
+    append(sol_, std::move(part));
+  }
+
+  /// Summary row for the state y at the end of `cycle` (1-based).
+  CycleSummary row(int cycle, double time, double capacity, const double* y, bool resolved) {
+    CycleSummary cs;
+    cs.cycle = cycle;
+    cs.time_s = time;
+    cs.discharge_capacity_Ah = capacity;
+    cs.ledger = m_.degradation(y);
+    cs.lli_pct = 100.0 * cs.ledger.lithium_lost_mol() / li0_;
+    cs.lam_ne_pct = 100.0 * (1.0 - cs.ledger.active_fraction_negative);
+    cs.lam_pe_pct = 100.0 * (1.0 - cs.ledger.active_fraction_positive);
+    cs.resolved = resolved;
+    cs.charge_throughput_Ah = throughput_Ah_;
+    cs.energy_throughput_Wh = energy_Wh_;
+    cs.equivalent_full_cycles = throughput_Ah_ / (2.0 * m_.parameters().cell.nominal_capacity_Ah);
+    try {
+      cs.esoh_capacity_Ah = aged_balance(m_, y).capacity_Ah;
+    } catch (const Error&) {
+      cs.esoh_capacity_Ah = 0.0;  // the voltage window cannot be reached any more
+    }
+    if (o_.checkup_every > 0 && cycle % o_.checkup_every == 0) cs.checkup_capacity_Ah = checkup_capacity_Ah(m_, y);
+    return cs;
+  }
+
+  /// One cycle in full.
+  CycleOutcome resolve(const Experiment& exp) {
+    Solution part;
+    const CycleOutcome c = r_.run_cycle(exp, cycles_done_, part);
+    take(std::move(part));
+    account(c);
+    sol_.cycles.push_back(row(cycles_done_, r_.t, c.discharge_Ah, r_.y.data(), true));
+    ++sol_.resolved_cycles;
+    return c;
+  }
+  void account(const CycleOutcome& c) {
+    ++cycles_done_;
+    throughput_Ah_ += c.throughput_Ah;
+    energy_Wh_ += c.energy_Wh;
+    last_capacity_Ah_ = c.discharge_Ah;
+  }
+
+  /// Slow ledger quantities compared by the jump's error estimate (all fractions).
+  std::array<double, 3> slow(const double* y) const {
+    const Degradation d = m_.degradation(y);
+    return {d.lithium_lost_mol() / li0_, d.active_fraction_negative, d.active_fraction_positive};
+  }
+
+  /// Envelope following across cycles (see docs/models.md, "Cycle jumping"): resolve warm-up cycles,
+  /// then repeatedly extrapolate the end-of-cycle state k cycles ahead with the last per-cycle
+  /// increment, resolve one cycle there, estimate the extrapolation's error from the change of the
+  /// increment, and accept (with a trapezoidal correction) or retry with a shorter jump.
+  void accelerated(const Experiment& exp) {
+    const AccelerateOptions& a = o_.accelerate;
+    const int N = exp.cycles;
+    int done = 0;
+    std::vector<double> y_prev;
+    double t_prev = 0;
+    CycleOutcome last;
+    auto resolve_one = [&]() {
+      y_prev = r_.y;
+      t_prev = r_.t;
+      last = resolve(exp);
+      ++done;
+    };
+    for (int w = 0; w < std::max(2, a.warmup_cycles) && done < N; ++w) resolve_one();
+    int k = 2;
+    while (done < N) {
+      const int kk = std::min({k, N - done - 2, a.max_jump});
+      if (kk < 2) {
+        resolve_one();
+        k = std::max(k, 2);
+        continue;
+      }
+      const std::vector<double> yb = r_.y;
+      const double tb = r_.t;
+      const long long steps_b = r_.step_counter;
+      const double dt = tb - t_prev;
+      const std::vector<double> ystar = m_.extrapolate(y_prev.data(), yb.data(), kk);
+      r_.y = ystar;
+      r_.t = tb + kk * dt;
+      r_.step_counter = steps_b + static_cast<long long>(kk) * exp.steps.size();
+      // Two cycles from the landing: the first relaxes the fast states onto the cycle's orbit, the
+      // second gives a clean per-cycle increment for the error estimate and the next jump.
+      Solution part;
+      CycleOutcome c1, c2;
+      std::vector<double> y1;
+      double t1 = 0;
+      bool ok = true;
+      try {
+        c1 = r_.run_cycle(exp, cycles_done_ + kk, part);
+        y1 = r_.y;
+        t1 = r_.t;
+        c2 = r_.run_cycle(exp, cycles_done_ + kk + 1, part);
+      } catch (const Error&) {
+        ok = false;  // the extrapolated state is not a valid start (or a cycle failed from it)
+      }
+      // Local error of the extrapolation: half the jump times the change of the per-cycle increment
+      // of the slow quantities between the last cycle before the jump and the second after it.
+      double err = 0;
+      if (ok) {
+        const auto s1 = slow(r_.y.data()), s0 = slow(y1.data()), b1 = slow(yb.data()), b0 = slow(y_prev.data());
+        for (int q = 0; q < 3; ++q) err = std::max(err, 0.5 * kk * std::abs((s1[q] - s0[q]) - (b1[q] - b0[q])));
+      }
+      if (!ok || err > a.tol) {
+        ++sol_.rejected_jumps;
+        r_.y = yb;
+        r_.t = tb;
+        r_.step_counter = steps_b;
+        k = ok ? std::max(1, static_cast<int>(kk * std::max(0.2, 0.9 * std::sqrt(a.tol / err)))) : kk / 4;
+        continue;
+      }
+      // Accept: rows for the jumped cycles (ledger extrapolated, per-cycle figures interpolated
+      // between the cycle before the jump and the second after it), then the two resolved cycles.
+      ++sol_.jumps;
+      std::vector<double> yj;
+      for (int j = 1; j <= kk; ++j) {
+        yj = m_.extrapolate(y_prev.data(), yb.data(), j);
+        ++cycles_done_;
+        const double w = static_cast<double>(j) / (kk + 2);
+        throughput_Ah_ += (1 - w) * last.throughput_Ah + w * c2.throughput_Ah;
+        energy_Wh_ += (1 - w) * last.energy_Wh + w * c2.energy_Wh;
+        sol_.cycles.push_back(row(cycles_done_, tb + j * dt, (1 - w) * last.discharge_Ah + w * c2.discharge_Ah,
+                                  yj.data(), false));
+      }
+      take(std::move(part));
+      account(c1);
+      sol_.cycles.push_back(row(cycles_done_, t1, c1.discharge_Ah, y1.data(), true));
+      account(c2);
+      sol_.cycles.push_back(row(cycles_done_, r_.t, c2.discharge_Ah, r_.y.data(), true));
+      sol_.resolved_cycles += 2;
+      y_prev = y1;
+      t_prev = t1;
+      last = c2;
+      done += kk + 2;
+      k = err > 0 ? static_cast<int>(kk * std::min(2.0, 0.9 * std::sqrt(a.tol / err))) : 2 * kk;
+    }
+  }
+
+  CellModel& m_;
+  const SimulationOptions& o_;
+  WarningSink warn_;
+  Runner r_;
+  Solution sol_;
+  double li0_ = 0, throughput_Ah_ = 0, energy_Wh_ = 0, last_capacity_Ah_ = 0;
+  int cycles_done_ = 0, shown_ = 0, suppressed_ = 0;
 };
 
 }  // namespace
 
-Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptions& o, const WarningSink& warn) {
+Solution simulate(CellModel& model, const std::vector<Segment>& segments, const SimulationOptions& o,
+                  const WarningSink& warn) {
   if (!(o.output_dt_s > 0)) throw InputError(fmt::format("output interval {} s must be positive", o.output_dt_s));
-  if (exp.cycles < 1) throw InputError(fmt::format("cycles must be at least 1, got {}", exp.cycles));
-  Solution sol;
-  auto warning = [&](const std::string& w) {
-    sol.warnings.push_back(w);
-    if (warn) warn(w);
-  };
-  const int n = model.size();
-  std::vector<double> y = model.initial_state(o.initial_soc, model.options().ambient_K), yp(n, 0.0), ybuf(n);
-  DaeOptions dopt;
-  dopt.rtol = model.options().rtol;
-  dopt.atol = model.absolute_tolerances();
-  model.set_control(Control::Current, 0.0);
-  DaeIntegrator integ(model, dopt);
-  const double li0 = model.particle_lithium_mol(y.data());
-  double throughput_Ah = 0, energy_Wh = 0;
-  size_t energy_from = 0;  // samples already counted in energy_Wh
-  Recorder rec(sol, model, o.output_dt_s);
-  double t = 0.0;
-  int step_counter = 0;
+  for (const Segment& s : segments)
+    if (s.experiment.cycles < 1) throw InputError(fmt::format("cycles must be at least 1, got {}", s.experiment.cycles));
+  if (o.accelerate.enabled && !(o.accelerate.tol > 0 && o.accelerate.tol < 0.1))
+    throw InputError(fmt::format("accelerate tolerance {} must be in (0, 0.1)", o.accelerate.tol));
+  if (o.accelerate.enabled && o.accelerate.max_jump < 2)
+    throw InputError(fmt::format("longest jump {} must be at least 2 cycles", o.accelerate.max_jump));
+  if (o.checkup_every < 0) throw InputError(fmt::format("check-up interval {} must not be negative", o.checkup_every));
+  Driver d(model, o, warn);
+  return d.run(segments);
+}
 
-  for (int cycle = 0; cycle < exp.cycles; ++cycle) {
-    double cycle_discharge_Ah = 0;  // charge delivered by this cycle's discharging steps
-    for (size_t k = 0; k < exp.steps.size(); ++k, ++step_counter) {
-      const ExperimentStep& s = exp.steps[k];
-      const StepPlan plan = plan_step(s, model);
-      StepRecord sr;
-      sr.cycle = cycle;
-      sr.index = static_cast<int>(k);
-      sr.text = s.text;
-      sr.start_s = t;
-      model.set_control(plan.control, plan.value);
-      model.set_events(plan.events);
-      try {
-        model.consistent_init(t, y.data(), yp.data());
-      } catch (const Error& e) {
-        // The step asks for an operating point the cell cannot reach (e.g. a hold far outside its
-        // voltage range): report it against the step text, as bad input.
-        throw InputError(fmt::format("cycle {}, step '{}': cannot start the step: {}", cycle + 1, s.text, e.what()));
-      }
-      // A step whose end condition already holds is skipped, as a cycler does.
-      const CellOutputs o0 = model.outputs(y.data());
-      std::string met;
-      for (const Event& e : plan.events)
-        if (already_met(e, model.event_quantity(e, o0))) { met = e.reason; break; }
-      if (!met.empty()) {
-        sr.end_s = t;
-        sr.skipped = true;
-        sr.end_reason = "skipped";
-        warning(fmt::format("cycle {}, step '{}' skipped: its end condition ({}) already holds at its start "
-                            "(V = {:.4f} V, SOC = {:.4f})", cycle + 1, s.text, met, o0.voltage_V, o0.soc));
-        sol.steps.push_back(sr);
-        continue;  // the next step re-solves the current for its own control
-      }
-      const double q0 = y[n - 2];
-      rec.add(t, o0, step_counter, cycle);
-      integ.reinit(t, y.data(), yp.data());
-      std::vector<int> dirs;
-      for (const Event& e : plan.events) dirs.push_back(e.direction);
-      integ.set_root_directions(dirs);
-      const double t_end = t + plan.duration_s;
-      integ.set_stop_time(t_end);
-      double tg = rec.next_grid(t);
-      // Observables and their rates at the last accepted step, for interpolation.
-      double ta = t;
-      const int nobs = model.num_observables();
-      std::vector<double> va(nobs), ra(nobs), vn(nobs), rn(nobs), vi(nobs);
-      model.observables(y.data(), yp.data(), va.data(), ra.data());
-      for (;;) {
-        DaeIntegrator::Status st;
-        try {
-          st = integ.step(t_end);
-        } catch (const SolverError& e) {
-          throw SolverError(e.flag(), e.time_s(), fmt::format("cycle {}, step '{}': {}", cycle + 1, s.text, e.detail()));
-        }
-        const double tn = integ.time();
-        if (o.interpolation == OutputInterpolation::Hermite) {
-          model.observables(integ.y(), integ.yp(), vn.data(), rn.data());
-          for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
-            hermite(ta, va, ra, tn, vn, rn, tg, vi);
-            rec.add(tg, model.outputs_from_observables(vi.data()), step_counter, cycle);
-          }
-          va.swap(vn);
-          ra.swap(rn);
-          ta = tn;
-        } else {
-          for (; tg < tn - 1e-9 * std::max(1.0, tn); tg = rec.next_grid(tg)) {
-            integ.interpolate(tg, ybuf.data());
-            rec.add(tg, ybuf.data(), step_counter, cycle);
-          }
-        }
-        if (st == DaeIntegrator::Status::Step) continue;
-        t = tn;
-        std::copy(integ.y(), integ.y() + n, y.begin());
-        if (st == DaeIntegrator::Status::Root) {
-          const auto found = integ.roots_found();
-          for (size_t r = 0; r < found.size(); ++r)
-            if (found[r] != 0) { sr.end_reason = plan.events[r].reason; if (r < plan.user_events) break; }
-          bool user = false;
-          for (size_t r = 0; r < plan.user_events; ++r) user = user || found[r] != 0;
-          if (!user)
-            warning(fmt::format("cycle {}, step '{}' stopped early at t = {:.1f} s: {}", cycle + 1, s.text, t, sr.end_reason));
-        } else {
-          sr.end_reason = plan.time_limited ? "time limit" : "duration";
-          if (plan.time_limited)
-            warning(fmt::format("cycle {}, step '{}' reached its time limit of {:.0f} s before its end condition",
-                                cycle + 1, s.text, plan.duration_s));
-        }
-        break;
-      }
-      rec.add(t, y.data(), step_counter, cycle);
-      sr.end_s = t;
-      sr.discharge_Ah = y[n - 2] - q0;
-      sol.solver_steps += integ.num_steps();
-      sol.steps.push_back(sr);
-      throughput_Ah += std::abs(sr.discharge_Ah);
-      if (sr.discharge_Ah > 0) cycle_discharge_Ah += sr.discharge_Ah;
-    }
-    // Per-cycle summary: the ledger at the end of the cycle.
-    CycleSummary cs;
-    cs.cycle = cycle + 1;
-    cs.time_s = t;
-    cs.discharge_capacity_Ah = cycle_discharge_Ah;
-    cs.ledger = model.degradation(y.data());
-    cs.lli_pct = 100.0 * cs.ledger.lithium_lost_mol() / li0;
-    cs.lam_ne_pct = 100.0 * (1.0 - cs.ledger.active_fraction_negative);
-    cs.lam_pe_pct = 100.0 * (1.0 - cs.ledger.active_fraction_positive);
-    for (size_t i = std::max<size_t>(energy_from, 1); i < sol.size(); ++i)
-      if (sol.step[i] == sol.step[i - 1])
-        energy_Wh += 0.5 * std::abs(sol.current_A[i] * sol.voltage_V[i] + sol.current_A[i - 1] * sol.voltage_V[i - 1]) *
-                     (sol.time_s[i] - sol.time_s[i - 1]) / 3600.0;
-    energy_from = sol.size();
-    cs.charge_throughput_Ah = throughput_Ah;
-    cs.energy_throughput_Wh = energy_Wh;
-    cs.equivalent_full_cycles = throughput_Ah / (2.0 * model.parameters().cell.nominal_capacity_Ah);
-    sol.cycles.push_back(cs);
-  }
-  sol.final_state = y;
-  return sol;
+Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptions& o, const WarningSink& warn) {
+  return simulate(model, std::vector<Segment>{{exp, model.options().ambient_K}}, o, warn);
+}
+
+ElectrodeBalance aged_balance(const CellModel& m, const double* y) {
+  const Degradation d = m.degradation(y);
+  const ElectrodeBalance& fresh = m.balance();
+  return electrode_balance(m.parameters(), 298.15, m.particle_lithium_mol(y),
+                           fresh.negative_capacity_Ah * d.active_fraction_negative,
+                           fresh.positive_capacity_Ah * d.active_fraction_positive);
+}
+
+double checkup_capacity_Ah(const CellModel& m, const double* y) {
+  const ElectrodeBalance eb = aged_balance(m, y);
+  ModelOptions mo = m.options();
+  mo.ambient_K = 298.15;
+  auto probe = make_model(m.name(), m.parameters(), mo);
+  Checkpoint start;
+  start.state.assign(y, y + m.size());
+  probe->set_rest_state(start.state.data(), eb.x100, eb.y100, 298.15);
+  Experiment e;
+  e.steps.push_back(parse_step(fmt::format("Discharge at C/3 until {:.6g} V", m.parameters().cell.lower_voltage_cutoff_V)));
+  SimulationOptions so;
+  so.keep_time_series = false;
+  so.restart = &start;
+  const Solution s = simulate(*probe, e, so);
+  if (!s.stopped.empty()) throw SolverError(0, 0, "reference check-up failed: " + s.stopped);
+  return s.cycles.back().discharge_capacity_Ah;
 }
 
 }  // namespace packlife

@@ -130,6 +130,19 @@ class SingleParticleModel final : public CellModel {
   int size() const override { return n_; }
   const SparsityPattern& jacobian_pattern() const override { return pattern_; }
   void set_control(Control c, double v) override { control_ = c; control_value_ = v; }
+  void set_ambient(double T_K) override {
+    if (!(T_K > 150 && T_K < 450))
+      throw InputError(fmt::format("ambient temperature {:.2f} K is outside the supported range (150 to 450 K)", T_K));
+    o_.ambient_K = T_K;
+  }
+  void set_rest_state(double* y, double x, double ysto, double T_K) const override {
+    for (int i = 0; i < pn_.N; ++i) y[pn_.offset + i] = x * en_.cmax;
+    for (int i = 0; i < pp_.N; ++i) y[pp_.offset + i] = ysto * ep_.cmax;
+    for (int i = 0; i < Nx_; ++i) y[iE_ + i] = p_.electrolyte.initial_concentration_mol_m3;
+    if (iT_ >= 0) y[iT_] = T_K;
+    if (iJs_ >= 0) y[iJs_] = 0.0;
+    y[iI_] = 0.0;
+  }
 
   void differential_ids(double* id) const override {
     for (int i = 0; i < n_; ++i) id[i] = 1.0;
@@ -165,10 +178,14 @@ class SingleParticleModel final : public CellModel {
       // below one cycle's change so that long runs accumulate it accurately.
       const double nli = particle_lithium_scale();
       a[iL_] = 1e-3 * r * std::max(p_.ageing.sei_initial_thickness_m, 1e-9);
-      a[iPl_] = a[iDead_] = 1e-3 * r * 1.0;  // mol/m3 of electrode
+      a[iPl_] = r * 1.0;            // mol/m3 of electrode; follows a fast quasi-equilibrium
+      a[iDead_] = 1e-3 * r * 1.0;  // accumulates
       a[iFn_] = a[iFp_] = 1e-3 * r;
       a[iNsei_] = a[iNlamN_] = a[iNlamP_] = 1e-3 * r * nli;
-      a[iJs_] = 1e-3 * r * 1e-3;  // A/m2
+      // The side current is an algebraic function of the differential states; with plating it is a
+      // small difference of two exchange fluxes of order F k c_e, whose rounding sets its scale.
+      a[iJs_] = ag_.plating ? r * kFaraday * p_.ageing.plating_rate_constant_m_s * p_.electrolyte.initial_concentration_mol_m3
+                            : 1e-3 * r * 1e-3;  // A/m2
     }
     a[iQ_] = r * p_.cell.nominal_capacity_Ah;
     a[iI_] = r * p_.cell.nominal_capacity_Ah;
@@ -376,6 +393,46 @@ class SingleParticleModel final : public CellModel {
       return mean_concentration(m, y) * f * e.active_material_fraction * e.thickness_m * area_;
     };
     return content(pn_, p_.negative, iFn_) + content(pp_, p_.positive, iFp_);
+  }
+
+  std::vector<double> extrapolate(const double* y_prev, const double* y, double k) const override {
+    std::vector<double> out(y, y + n_);
+    out[iQ_] = y[iQ_] + k * (y[iQ_] - y_prev[iQ_]);
+    if (!ag_.any()) return out;  // nothing ages: the cycle repeats itself
+    for (int i : {iL_, iPl_, iDead_, iFn_, iFp_, iNsei_, iNlamN_, iNlamP_}) out[i] = y[i] + k * (y[i] - y_prev[i]);
+    // The particles lose exactly the lithium the sinks gain (total lithium is conserved). The
+    // split between the electrodes keeps the open-circuit voltage of y's mean stoichiometries: cycle
+    // ends are set by voltage limits, and the split of one cycle's change is too noisy to scale up.
+    const double Vn = p_.negative.active_material_fraction * p_.negative.thickness_m * area_;
+    const double Vp = p_.positive.active_material_fraction * p_.positive.thickness_m * area_;
+    const double cn = mean_concentration(pn_, y), cp = mean_concentration(pp_, y);
+    const double N_target = particle_lithium_mol(y) - (degradation(out.data()).lithium_lost_mol() -
+                                                        degradation(y).lithium_lost_mol());
+    const double fn = out[iFn_], fp = out[iFp_];
+    auto ocv = [&](double xn, double yp) {
+      return electrode_ocp(p_.positive, yp, Tref_, Tref_) - electrode_ocp(p_.negative, xn, Tref_, Tref_);
+    };
+    const double target = ocv(cn / en_.cmax, cp / ep_.cmax);
+    // Lithium in the negative particles nn: x = nn / (fn Vn cmax_n), y = (N - nn) / (fp Vp cmax_p).
+    auto sto = [&](double nn, double& xn, double& yp) {
+      xn = nn / (fn * Vn * en_.cmax);
+      yp = (N_target - nn) / (fp * Vp * ep_.cmax);
+    };
+    const double eps = 1e-6;
+    double lo = std::max(eps * fn * Vn * en_.cmax, N_target - (1 - eps) * fp * Vp * ep_.cmax);
+    double hi = std::min((1 - eps) * fn * Vn * en_.cmax, N_target - eps * fp * Vp * ep_.cmax);
+    if (!(lo < hi)) throw RecoverableError("extrapolated lithium inventory does not fit the electrodes");
+    double xn, yp;
+    for (int it = 0; it < 100 && hi - lo > 1e-15 * N_target; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      sto(mid, xn, yp);
+      (ocv(xn, yp) < target ? lo : hi) = mid;  // the OCV rises with the negative's lithium
+    }
+    sto(0.5 * (lo + hi), xn, yp);
+    const double dcn = xn * en_.cmax - cn, dcp = yp * ep_.cmax - cp;
+    for (int i = 0; i < pn_.N; ++i) out[pn_.offset + i] += dcn;
+    for (int i = 0; i < pp_.N; ++i) out[pp_.offset + i] += dcp;
+    return out;
   }
 
   Degradation degradation(const double* y) const override {

@@ -62,6 +62,9 @@ struct DaeOptions {
   std::vector<double> atol;   ///< absolute tolerance per component
   double max_step_s = 0.0;    ///< 0: no limit
   long max_num_steps = 200000;  ///< internal steps allowed between re-initialisations
+  /// Leave algebraic unknowns out of the local error test (IDASetSuppressAlg; they are index-1
+  /// functions of the differential ones and re-solved at every step).
+  bool suppress_algebraic_error = false;
 };
 
 /// IDA + KLU integrator over a DaeSystem, driven one internal step at a time.

@@ -82,6 +82,12 @@ class CellModel : public DaeSystem {
   /// State at rest with uniform concentrations at `soc` and temperature T (I = 0, q = 0).
   virtual std::vector<double> initial_state(double soc, double T_K) const = 0;
   virtual void set_control(Control c, double value) = 0;
+  /// Changes the ambient temperature (the cell temperature of isothermal models).
+  virtual void set_ambient(double T_K) = 0;
+  /// Puts a state at rest in equilibrium: uniform particle stoichiometries x (negative) and ysto
+  /// (positive), electrolyte at its initial concentration, temperature T, I = 0; degradation
+  /// states and the charge counter are kept.
+  virtual void set_rest_state(double* y, double x, double ysto, double T_K) const = 0;
   /// Makes (y, yp) consistent at time t: solves the control equation for I and sets y' = f(y).
   virtual void consistent_init(double t, double* y, double* yp) = 0;
   virtual CellOutputs outputs(const double* y) const = 0;
@@ -94,6 +100,11 @@ class CellModel : public DaeSystem {
   /// Lithium held in the particles and in the electrolyte [mol].
   virtual double particle_lithium_mol(const double* y) const = 0;
   virtual double electrolyte_lithium_mol(const double* y) const = 0;
+  /// The state k cycles ahead of y, from the change over the last cycle (y_prev -> y), for cycle
+  /// jumping: slow degradation states move linearly; each electrode's particle lithium moves
+  /// linearly and shifts the concentration profile of y uniformly, so that the total lithium
+  /// (particles plus every sink) is conserved exactly; the fast states keep y's values.
+  virtual std::vector<double> extrapolate(const double* y_prev, const double* y, double k) const = 0;
   /// Degradation ledger held in the state.
   virtual Degradation degradation(const double* y) const = 0;
   /// Absolute tolerances per unknown for IDA.

@@ -2,7 +2,8 @@
 /// @file experiment.hpp
 /// The cycler-style experiment language: steps such as "Discharge at 1C until 2.5 V",
 /// "Charge at 0.5C until 4.2 V", "Hold at 4.2 V until C/50", "Rest for 1 hour",
-/// "Discharge at 2 A for 10 minutes", "Discharge at 20 W until 3.0 V", "Charge at 1C until 80% SOC".
+/// "Discharge at 2 A for 10 minutes", "Discharge at 20 W until 3.0 V", "Charge at 1C until 80% SOC",
+/// "Rest for 180 days", "Rest to fill 24 hours" (a whole day repeated as a cycle).
 /// Grammar in docs/experiments.md.
 #include <optional>
 #include <string>
@@ -19,6 +20,8 @@ struct ExperimentStep {
   double value = 0;             ///< magnitude: C-rate, A, W or V (see unit)
   bool c_rate = false;          ///< value is a C-rate (Current steps)
   std::optional<double> duration_s;
+  /// "Rest to fill 24 hours": rest until the cycle (all steps so far) has lasted this long.
+  std::optional<double> fill_s;
   Until until = Until::None;
   double until_value = 0;       ///< V, A (absolute), or SOC fraction
   bool until_c_rate = false;    ///< until_value is a C-rate (current termination "C/50")

@@ -26,6 +26,11 @@ std::string resolved_inputs_yaml(const RunInputs& in);
 void write_csv(const Solution& s, const std::string& path);
 /// Per-cycle summary CSV; header starts with cycle,time_s,discharge_capacity_Ah,lli_pct,lam_ne_pct,lam_pe_pct.
 void write_summary_csv(const Solution& s, const std::string& path);
+/// Checkpoint as JSON (format "packlife-checkpoint" 1.0); doubles are stored as hexadecimal floating
+/// point text, so a restored run continues bit for bit.
+void write_checkpoint(const Checkpoint& c, const std::string& path);
+/// Reads a checkpoint; InputError naming the file and the missing or malformed key.
+Checkpoint read_checkpoint(const std::string& path);
 /// HDF5 file (format version kSimulationFormatVersion).
 void write_hdf5(const Solution& s, const RunInputs& in, const CellModel& model, const std::string& path);
 

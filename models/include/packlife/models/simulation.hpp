@@ -18,10 +18,43 @@ enum class OutputInterpolation {
   Solver,   ///< IDA's own interpolating polynomial (IDAGetDky), for checks
 };
 
+/// Cycle jumping (envelope following across cycles; method and error control in docs/models.md).
+struct AccelerateOptions {
+  bool enabled = false;
+  /// Local error allowed per jump in the slow ledger quantities: lithium lost (fraction of the
+  /// initial particle lithium) and active fraction lost per electrode, all as fractions.
+  double tol = 2e-4;
+  int max_jump = 500;         ///< longest jump [cycles]
+  int warmup_cycles = 2;      ///< cycles resolved after the start and after every change of conditions
+};
+
+/// A saved run: the complete state and counters at the end of a cycle, enough to continue exactly.
+struct Checkpoint {
+  std::string model, parameter_set, ageing;  ///< what the state belongs to (checked on restore)
+  std::vector<double> state;
+  double time_s = 0;
+  int cycles_done = 0;
+  long long steps_done = 0;
+  double charge_throughput_Ah = 0, energy_throughput_Wh = 0;
+  double initial_lithium_mol = 0;  ///< particle lithium at the very start (reference of lli_pct)
+  double last_discharge_capacity_Ah = 0;
+};
+
 struct SimulationOptions {
   OutputInterpolation interpolation = OutputInterpolation::Hermite;
   double initial_soc = 1.0;   ///< SOC on the electrode-balance window at t = 0
   double output_dt_s = 1.0;   ///< spacing of the sampled output grid
+  bool keep_time_series = true;  ///< false: only steps and the per-cycle summary (long runs)
+  AccelerateOptions accelerate;
+  /// Run the reference check-up (C/3 discharge at 25 C) every N cycles of the summary (0: never).
+  int checkup_every = 0;
+  const Checkpoint* restart = nullptr;  ///< continue from a checkpoint instead of initial_soc
+};
+
+/// A stretch of identical cycles under fixed conditions (the unit cycle jumping works within).
+struct Segment {
+  Experiment experiment;         ///< steps of one cycle and the number of cycles
+  double ambient_K = 298.15;
 };
 
 /// One executed (or skipped) experiment step.
@@ -42,6 +75,9 @@ struct CycleSummary {
   double lli_pct = 0;               ///< cyclable lithium lost, % of the initial lithium in both electrodes' particles
   double lam_ne_pct = 0, lam_pe_pct = 0;  ///< active material lost per electrode, % of the initial amount
   Degradation ledger{};
+  bool resolved = true;             ///< simulated in full (false: interpolated across a jump)
+  double esoh_capacity_Ah = 0;      ///< electrode-balance capacity between the voltage limits at 25 C
+  double checkup_capacity_Ah = -1;  ///< reference check-up capacity (C/3 at 25 C); -1 when not run
   double charge_throughput_Ah = 0;  ///< |charge| moved since the start
   double energy_throughput_Wh = 0;  ///< |energy| moved since the start (trapezoid on the output samples)
   double equivalent_full_cycles = 0;  ///< charge throughput / (2 x nominal capacity)
@@ -54,14 +90,30 @@ struct Solution {
   std::vector<StepRecord> steps;
   std::vector<std::string> warnings;
   std::vector<double> final_state;
+  Checkpoint checkpoint;            ///< state and counters at the end of the last completed cycle
   long solver_steps = 0;
+  int resolved_cycles = 0, jumps = 0, rejected_jumps = 0;
+  /// Empty when the run completed; otherwise why it stopped (everything before is kept).
+  std::string stopped;
   size_t size() const { return time_s.size(); }
 };
 
 using WarningSink = std::function<void(const std::string&)>;
 
-/// Runs `exp` on `model` from rest at `o.initial_soc`. Warnings (skipped steps, safety stops) are
-/// returned in the solution and also passed to `warn` as they happen.
+/// Runs `exp` on `model` from rest at `o.initial_soc` (or from `o.restart`). Warnings (skipped steps,
+/// safety stops) are returned in the solution and also passed to `warn` as they happen. A step the
+/// integrator cannot finish is retried once with tolerances ten times tighter; if it fails again the
+/// run stops, `Solution::stopped` names cycle, step, time and state, and everything before is kept.
 Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptions& o, const WarningSink& warn = {});
+/// Runs segments one after the other (conditions change between them; jumps never cross a change).
+Solution simulate(CellModel& model, const std::vector<Segment>& segments, const SimulationOptions& o,
+                  const WarningSink& warn = {});
+
+/// Electrode balance of a state at 25 C: the lithium left in the particles between both electrodes'
+/// remaining active material (the fast "eSOH" health estimate).
+ElectrodeBalance aged_balance(const CellModel& m, const double* y);
+/// Reference check-up on a state, as a lab measures capacity: from rest at the upper voltage limit
+/// (aged balance), discharge at C/3 to the lower limit at 25 C. Returns the charge delivered [A h].
+double checkup_capacity_Ah(const CellModel& m, const double* y);
 
 }  // namespace packlife
