@@ -145,6 +145,6 @@ TEST_CASE("ageing: mechanism names and missing parameters are input errors", "[a
                     Catch::Contains("chen2020") && Catch::Contains("ageing.sei.exchange_current_A_m2"));
   CHECK_THROWS_WITH(parse_ageing("default", test::chen()), Catch::Contains("recommends no mechanisms"));
   CHECK_THROWS_WITH(parse_ageing("sei-reaction,sei-solvent-diffusion", okane()), Catch::Contains("one SEI form"));
-  CHECK(parse_ageing("default", okane()).names() == "sei-solvent-diffusion,plating,lam");
+  CHECK(parse_ageing("default", okane()).names() == "sei-solvent-diffusion,plating");
   CHECK(parse_ageing("none", okane()).names() == "none");
 }

@@ -95,6 +95,12 @@ TEST_CASE("cli: bad input exits with code 2, one clear message and no output fil
       {"simulate --params okane2022 --ageing sei,magic", "unknown mechanism 'magic'"},
       {"simulate --ageing plating", "lacks ageing.plating.rate_constant_m_s"},
       {"simulate --ageing default", "recommends no mechanisms"},
+      {"simulate --accelerate --accelerate-tol 0", "--accelerate-tol"},
+      {"simulate --accelerate --accelerate-tol nonsense", "accelerate-tol"},
+      {"simulate --max-jump 1", "--max-jump"},
+      {"simulate --checkup-every -3", "--checkup-every"},
+      {"simulate --restart /no/such/checkpoint.json", "cannot open checkpoint"},
+      {"simulate --experiment 'Rest to fill soon'", "Rest to fill soon"},
   };
   for (const auto& c : cases) {
     INFO(c.args);
@@ -176,4 +182,37 @@ TEST_CASE("cli: bench --json reports the benchmark keys", "[cli]") {
   const auto j = nlohmann::json::parse(r.out);
   CHECK(j["spm_1C_discharge_ms"].get<double>() > 0);
   CHECK(j["spme_1C_discharge_ms"].get<double>() > 0);
+}
+
+TEST_CASE("cli: checkpoint and restart continue a run; a foreign checkpoint is refused", "[cli][checkpoint]") {
+  for (const char* f : {"cli_ck.json", "cli_ck_sum.csv", "cli_ck_whole.csv"}) fs::remove(f);
+  const std::string base = "simulate --model spm --params okane2022 --ageing sei --experiment "
+                           "'Discharge at 1C for 10 minutes; Charge at 1C for 10 minutes' --no-time-series --quiet";
+  REQUIRE(cli(base + " --cycles 4 --summary-csv cli_ck_whole.csv").code == 0);
+  REQUIRE(cli(base + " --cycles 2 --checkpoint cli_ck.json").code == 0);
+  REQUIRE(cli(base + " --cycles 2 --restart cli_ck.json --summary-csv cli_ck_sum.csv").code == 0);
+  auto last_line = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string line, last;
+    while (std::getline(in, line)) last = line;
+    return last;
+  };
+  CHECK(last_line("cli_ck_sum.csv") == last_line("cli_ck_whole.csv"));
+  const Result r = cli("simulate --model spme --params okane2022 --ageing sei --restart cli_ck.json --quiet");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("cli_ck.json") && Catch::Contains("saved from model spm"));
+}
+
+TEST_CASE("cli: accelerated long run reports its jumps", "[cli][accelerate]") {
+  const Result r = cli("simulate --model spm --params okane2022 --ageing sei --experiment "
+                       "'Discharge at 1C until 2.5 V; Charge at 1C until 4.2 V; Rest to fill 4 hours' --cycles 200 "
+                       "--accelerate --no-time-series --json", false);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["cycles"] == 200);
+  CHECK(j["jumps"].get<int>() > 0);
+  CHECK(j["resolved_cycles"].get<int>() < 100);
+  CHECK(j["points"] == 0);
+  CHECK(j["last_cycle"]["lli_pct"].get<double>() > 0);
+  CHECK(j["end_time_s"].get<double>() == Approx(200 * 4 * 3600.0));
 }

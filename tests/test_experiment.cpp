@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "packlife/core/error.hpp"
+#include "helpers.hpp"
 #include "packlife/models/experiment.hpp"
 
 using namespace packlife;
@@ -92,4 +93,29 @@ TEST_CASE("malformed experiment steps are rejected with the step text", "[experi
     REQUIRE_THROWS_WITH(parse_experiment(text), Catch::Contains(why));
     if (!text.empty()) REQUIRE_THROWS_WITH(parse_experiment(text), Catch::Contains(text));
   }
+}
+
+TEST_CASE("experiment: 'Rest to fill' makes a cycle last a fixed time", "[experiment]") {
+  const ExperimentStep s = parse_step("Rest to fill 24 hours");
+  CHECK(s.kind == ExperimentStep::Kind::Rest);
+  REQUIRE(s.fill_s);
+  CHECK(*s.fill_s == Approx(86400));
+  CHECK_THROWS_WITH(parse_step("Rest to fill"), Catch::Contains("not understood") || Catch::Contains("could not read"));
+  CHECK_THROWS_WITH(parse_step("Rest to fill -2 hours"), Catch::Contains("could not read") || Catch::Contains("positive"));
+  CHECK_THROWS_WITH(parse_step("Rest to fill 2 fortnights"), Catch::Contains("Rest to fill 2 fortnights"));
+  // Three cycles of a 1-hour pattern: each ends exactly on the hour; a pattern already longer than
+  // its fill skips the rest.
+  Experiment e = parse_experiment("Discharge at 1C for 10 minutes; Charge at 1C for 10 minutes; Rest to fill 1 hour");
+  e.cycles = 3;
+  SimulationOptions so;
+  so.output_dt_s = 60;
+  so.initial_soc = 0.5;
+  auto m = make_model("spm", test::chen(), {});
+  const Solution sol = simulate(*m, e, so);
+  REQUIRE(sol.cycles.size() == 3);
+  for (int c = 0; c < 3; ++c) CHECK(sol.cycles[c].time_s == Approx(3600.0 * (c + 1)).epsilon(1e-12));
+  Experiment over = parse_experiment("Discharge at 1C for 10 minutes; Rest to fill 5 minutes");
+  const Solution s2 = simulate(*m, over, so);
+  CHECK(s2.steps.back().skipped);
+  CHECK(s2.steps.back().end_reason == "cycle already filled");
 }

@@ -173,7 +173,7 @@ TEST_CASE("okane2022: Chen2020 electrochemistry with the measured graphite OCP a
   const ParameterSet p = load_parameter_set("okane2022");
   CHECK(p.negative.ocp_V.table != nullptr);
   CHECK(p.ageing.sei_form == "solvent-diffusion");
-  CHECK(p.ageing.default_mechanisms == "sei,plating,lam");
+  CHECK(p.ageing.default_mechanisms == "sei,plating");
   for (const char* m : {"sei-solvent-diffusion", "sei-reaction", "plating", "lam"})
     for (const auto& k : required_ageing_keys(m)) CHECK(p.present.count(k) == 1);
   // Written back and re-read: the same set (table by absolute path).

@@ -115,6 +115,7 @@ class Runner {
     // With ageing, the side-reaction current (with plating a small difference of two large exchange
     // fluxes) would otherwise set the step size; it is re-solved exactly at every step anyway.
     d.suppress_algebraic_error = m.options().ageing.any();
+    d.max_num_steps = o.max_internal_steps;
     m_.set_control(Control::Current, 0.0);
     integ_ = std::make_unique<DaeIntegrator>(m_, d);
   }
@@ -122,6 +123,7 @@ class Runner {
   std::vector<double> y;
   double t = 0;
   long long step_counter = 0;
+  bool first_cycle = true;  ///< steps that cannot start are bad input only in the run's first cycle
 
   /// Runs one pass of the experiment's steps as cycle `cycle` (0-based), recording steps, samples
   /// (when kept) and warnings into `out`.
@@ -182,8 +184,13 @@ class Runner {
       m_.consistent_init(t, y.data(), yp_.data());
     } catch (const Error& e) {
       // The step asks for an operating point the cell cannot reach (e.g. a hold far outside its
-      // voltage range): report it against the step text, as bad input.
-      throw InputError(fmt::format("cycle {}, step '{}': cannot start the step: {}", cycle + 1, s.text, e.what()));
+      // voltage range). In the first cycle of a run that is bad input; later the cell has aged or
+      // drifted out of the experiment's reach, which ends the run keeping what came before.
+      if (first_cycle)
+        throw InputError(fmt::format("cycle {}, step '{}': cannot start the step: {}", cycle + 1, s.text, e.what()));
+      const CellOutputs o = m_.outputs(y.data());
+      throw RunStopped("cycle {}, step '{}' cannot start at t = {:.1f} s (V = {:.4f} V, SOC = {:.4f}): {}", cycle + 1,
+                       s.text, t, o.voltage_V, o.soc, e.what());
     }
     // A step whose end condition already holds is skipped, as a cycler does.
     const CellOutputs o0 = m_.outputs(y.data());
@@ -215,6 +222,7 @@ class Runner {
       if (!tight_) {
         DaeOptions d;
         d.suppress_algebraic_error = m_.options().ageing.any();
+        d.max_num_steps = o_.max_internal_steps;
         d.rtol = 0.1 * m_.options().rtol;
         d.atol = m_.absolute_tolerances();
         for (double& a : d.atol) a *= 0.1;
@@ -448,6 +456,7 @@ class Driver {
     return c;
   }
   void account(const CycleOutcome& c) {
+    r_.first_cycle = false;
     ++cycles_done_;
     throughput_Ah_ += c.throughput_Ah;
     energy_Wh_ += c.energy_Wh;
@@ -490,8 +499,7 @@ class Driver {
       const double tb = r_.t;
       const long long steps_b = r_.step_counter;
       const double dt = tb - t_prev;
-      const std::vector<double> ystar = m_.extrapolate(y_prev.data(), yb.data(), kk);
-      r_.y = ystar;
+      std::vector<double> ystar;
       r_.t = tb + kk * dt;
       r_.step_counter = steps_b + static_cast<long long>(kk) * exp.steps.size();
       // Two cycles from the landing: the first relaxes the fast states onto the cycle's orbit, the
@@ -502,6 +510,8 @@ class Driver {
       double t1 = 0;
       bool ok = true;
       try {
+        ystar = m_.extrapolate(y_prev.data(), yb.data(), kk);
+        r_.y = ystar;
         c1 = r_.run_cycle(exp, cycles_done_ + kk, part);
         y1 = r_.y;
         t1 = r_.t;

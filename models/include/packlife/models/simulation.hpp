@@ -49,6 +49,7 @@ struct SimulationOptions {
   /// Run the reference check-up (C/3 discharge at 25 C) every N cycles of the summary (0: never).
   int checkup_every = 0;
   const Checkpoint* restart = nullptr;  ///< continue from a checkpoint instead of initial_soc
+  long max_internal_steps = 200000;     ///< integrator steps allowed within one experiment step
 };
 
 /// A stretch of identical cycles under fixed conditions (the unit cycle jumping works within).

@@ -1,0 +1,187 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+
+#include "helpers.hpp"
+#include "packlife/core/error.hpp"
+#include "packlife/models/output.hpp"
+#include <nlohmann/json.hpp>
+
+using namespace packlife;
+
+namespace {
+const ParameterSet& okane() {
+  static const ParameterSet p = load_parameter_set("okane2022");
+  return p;
+}
+std::unique_ptr<CellModel> aged_spm(const std::string& list = "sei") {
+  ModelOptions o;
+  o.ageing = parse_ageing(list, okane());
+  return make_model("spm", okane(), o);
+}
+double total_lithium(const CellModel& m, const double* y) {
+  return m.particle_lithium_mol(y) + m.electrolyte_lithium_mol(y) + m.degradation(y).lithium_lost_mol();
+}
+const char* kCycle = "Discharge at 1C until 2.5 V; Charge at 1C until 4.2 V; Hold at 4.2 V until C/20";
+}  // namespace
+
+TEST_CASE("cycle jumping follows the resolved run, conserves lithium and writes every cycle", "[ageing][accelerate]") {
+  Experiment e = parse_experiment(kCycle);
+  e.cycles = 300;
+  SimulationOptions so;
+  so.keep_time_series = false;
+  auto m = aged_spm();
+  const Solution full = simulate(*m, e, so);
+  so.accelerate.enabled = true;
+  auto ma = aged_spm();
+  const Solution acc = simulate(*ma, e, so);
+  REQUIRE(acc.cycles.size() == 300);
+  REQUIRE(acc.stopped.empty());
+  CHECK(acc.resolved_cycles < 60);
+  CHECK(acc.jumps > 3);
+  for (size_t i = 0; i < acc.cycles.size(); ++i) {
+    CHECK(acc.cycles[i].cycle == static_cast<int>(i) + 1);
+    if (i > 0) CHECK(acc.cycles[i].lli_pct > acc.cycles[i - 1].lli_pct);  // SEI only grows
+  }
+  const CycleSummary &rf = full.cycles.back(), &ra = acc.cycles.back();
+  // Error control: a local error of 2e-4 (0.02 points) per jump, first order (extrapolating with the
+  // last increment over-predicts a decelerating loss).
+  CHECK(std::abs(ra.lli_pct - rf.lli_pct) < 0.03);
+  CHECK(ra.lli_pct >= rf.lli_pct);
+  CHECK(ra.discharge_capacity_Ah == Approx(rf.discharge_capacity_Ah).epsilon(1e-3));
+  CHECK(ra.esoh_capacity_Ah == Approx(rf.esoh_capacity_Ah).epsilon(1e-3));
+  CHECK(ra.time_s == Approx(rf.time_s).epsilon(2e-3));
+  CHECK(ra.charge_throughput_Ah == Approx(rf.charge_throughput_Ah).epsilon(2e-3));
+  // The extrapolation moves lithium between the particles and the sinks only.
+  const double li0 = total_lithium(*ma, ma->initial_state(1.0, 298.15).data());
+  CHECK(total_lithium(*ma, acc.final_state.data()) == Approx(li0).epsilon(1e-9));
+  // A 16 times looser tolerance takes fewer resolved cycles and stays close.
+  so.accelerate.tol *= 16;
+  auto mb = aged_spm();
+  const Solution loose = simulate(*mb, e, so);
+  CHECK(loose.resolved_cycles <= acc.resolved_cycles);
+  CHECK(std::abs(loose.cycles.back().lli_pct - rf.lli_pct) < 0.1);
+}
+
+TEST_CASE("without ageing a jump repeats the cycle exactly", "[accelerate]") {
+  Experiment e = parse_experiment(kCycle);
+  e.cycles = 40;
+  SimulationOptions so;
+  so.keep_time_series = false;
+  so.accelerate.enabled = true;
+  auto m = make_model("spm", test::chen(), {});
+  const Solution s = simulate(*m, e, so);
+  REQUIRE(s.cycles.size() == 40);
+  CHECK(s.rejected_jumps == 0);
+  CHECK(s.resolved_cycles < 15);
+  CHECK(s.cycles.back().discharge_capacity_Ah == Approx(s.cycles[1].discharge_capacity_Ah).epsilon(1e-5));
+  CHECK(s.cycles.back().lli_pct == 0.0);
+}
+
+TEST_CASE("a checkpoint restores the ledger exactly", "[ageing][checkpoint]") {
+  Experiment e = parse_experiment(kCycle);
+  e.cycles = 4;
+  SimulationOptions so;
+  so.output_dt_s = 60;
+  auto m = aged_spm("sei,plating");
+  const Solution whole = simulate(*m, e, so);
+  e.cycles = 2;
+  auto m1 = aged_spm("sei,plating");
+  const Solution first = simulate(*m1, e, so);
+  const std::string dir = test::temp_dir("checkpoint");
+  write_checkpoint(first.checkpoint, dir + "/c.json");
+  const Checkpoint back = read_checkpoint(dir + "/c.json");
+  REQUIRE(back.state == first.checkpoint.state);  // bit for bit through the file
+  CHECK(back.time_s == first.checkpoint.time_s);
+  CHECK(back.initial_lithium_mol == first.checkpoint.initial_lithium_mol);
+  so.restart = &back;
+  auto m2 = aged_spm("sei,plating");
+  const Solution second = simulate(*m2, e, so);
+  REQUIRE(second.cycles.size() == 2);
+  CHECK(second.cycles[0].cycle == 3);
+  CHECK(second.final_state == whole.final_state);
+  const CycleSummary &a = second.cycles.back(), &b = whole.cycles.back();
+  CHECK(a.lli_pct == b.lli_pct);
+  CHECK(a.ledger.lithium_dead_mol == b.ledger.lithium_dead_mol);
+  CHECK(a.charge_throughput_Ah == b.charge_throughput_Ah);
+  CHECK(a.energy_throughput_Wh == b.energy_throughput_Wh);
+  CHECK(a.time_s == b.time_s);
+  CHECK(second.steps.front().cycle == 2);
+
+  // Wrong size and malformed files are input errors naming the key.
+  auto fresh = make_model("spm", okane(), {});
+  CHECK_THROWS_AS(simulate(*fresh, e, so), InputError);
+  auto write = [&](const std::string& text) {
+    std::ofstream(dir + "/bad.json") << text;
+    return dir + "/bad.json";
+  };
+  CHECK_THROWS_WITH(read_checkpoint(dir + "/none.json"), Catch::Contains("cannot open"));
+  CHECK_THROWS_WITH(read_checkpoint(write("{")), Catch::Contains("not a JSON checkpoint"));
+  CHECK_THROWS_WITH(read_checkpoint(write(R"({"format":"other"})")), Catch::Contains("format"));
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(dir + "/c.json"));
+  j.erase("time_s");
+  CHECK_THROWS_WITH(read_checkpoint(write(j.dump())), Catch::Contains("time_s") && Catch::Contains("missing"));
+  j = nlohmann::json::parse(std::ifstream(dir + "/c.json"));
+  j["state"][3] = "zebra";
+  CHECK_THROWS_WITH(read_checkpoint(write(j.dump())), Catch::Contains("state") && Catch::Contains("zebra"));
+}
+
+TEST_CASE("eSOH and reference check-up capacities", "[ageing][health]") {
+  auto m = aged_spm();
+  const std::vector<double> y0 = m->initial_state(1.0, 298.15);
+  const ElectrodeBalance eb = aged_balance(*m, y0.data());
+  CHECK(eb.capacity_Ah == Approx(m->balance().capacity_Ah).epsilon(1e-9));  // fresh cell, 25 C
+  const double q0 = checkup_capacity_Ah(*m, y0.data());
+  CHECK(q0 < eb.capacity_Ah);          // the C/3 discharge ends early by its overpotentials
+  CHECK(q0 > 0.95 * eb.capacity_Ah);
+  // After cycling both fall, and the check-up stays below the balance estimate.
+  Experiment e = parse_experiment(kCycle);
+  e.cycles = 30;
+  SimulationOptions so;
+  so.keep_time_series = false;
+  so.checkup_every = 10;
+  const Solution s = simulate(*m, e, so);
+  for (const CycleSummary& r : s.cycles) {
+    if (r.cycle % 10 == 0) {
+      CHECK(r.checkup_capacity_Ah > 0.9 * q0);
+      CHECK(r.checkup_capacity_Ah < r.esoh_capacity_Ah);
+    } else {
+      CHECK(r.checkup_capacity_Ah == -1);
+    }
+  }
+  CHECK(s.cycles.back().esoh_capacity_Ah < eb.capacity_Ah);
+  CHECK(s.cycles.back().checkup_capacity_Ah < q0);
+}
+
+TEST_CASE("a step that fails twice stops the run and keeps what came before", "[robustness]") {
+  auto m = make_model("spm", test::chen(), {});
+  Experiment rest = parse_experiment("Rest for 1 minute");
+  rest.cycles = 2;
+  Experiment hard = parse_experiment("Discharge at 1C until 2.5 V");
+  SimulationOptions so;
+  so.max_internal_steps = 30;  // enough for a rest, too few for a full discharge even at tight tolerances
+  const Solution s = simulate(*m, {{rest, 298.15}, {hard, 298.15}}, so);
+  REQUIRE(s.cycles.size() == 2);
+  CHECK_THAT(s.stopped, Catch::Contains("cycle 3") && Catch::Contains("Discharge at 1C until 2.5 V") &&
+                            Catch::Contains("V = ") && Catch::Contains("ten times tighter"));
+  CHECK(s.checkpoint.cycles_done == 2);
+  CHECK(!s.time_s.empty());
+}
+
+TEST_CASE("cycle jumping options are checked", "[accelerate][errors]") {
+  auto m = aged_spm();
+  Experiment e = parse_experiment(kCycle);
+  SimulationOptions so;
+  so.accelerate.enabled = true;
+  for (double tol : {0.0, -1e-3, 0.5, std::nan("")}) {
+    so.accelerate.tol = tol;
+    CHECK_THROWS_AS(simulate(*m, e, so), InputError);
+  }
+  so.accelerate.tol = 1e-3;
+  so.accelerate.max_jump = 1;
+  CHECK_THROWS_AS(simulate(*m, e, so), InputError);
+  so.accelerate.max_jump = 100;
+  so.checkup_every = -1;
+  CHECK_THROWS_AS(simulate(*m, e, so), InputError);
+}
