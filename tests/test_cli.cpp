@@ -182,6 +182,8 @@ TEST_CASE("cli: bench --json reports the benchmark keys", "[cli]") {
   const auto j = nlohmann::json::parse(r.out);
   CHECK(j["spm_1C_discharge_ms"].get<double>() > 0);
   CHECK(j["spme_1C_discharge_ms"].get<double>() > 0);
+  CHECK(j["ageing_cycle_ms"].get<double>() > 0);
+  CHECK(j["lifetime_12y_accelerated_ms"].get<double>() > 0);
 }
 
 TEST_CASE("cli: checkpoint and restart continue a run; a foreign checkpoint is refused", "[cli][checkpoint]") {
