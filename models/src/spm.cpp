@@ -498,10 +498,7 @@ class SingleParticleModel final : public CellModel {
     particle_jacobian(pp_, ep_, y, J, cj, I, T);
     if (electrolyte_) electrolyte_jacobian(y, J, cj, I, T);
     // Terminal relations by forward AD over the terminal inputs, chained to the unknowns.
-    const auto zd = terminal_inputs(y);
-    check_domain(zd);
-    std::array<AD, kTerminalInputs> z;
-    for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], kTerminalInputs, k);
+    const auto z = seeded_inputs(y);
     AD V, Q, dphi;
     terminal(z, V, Q, static_cast<AD*>(nullptr), &dphi);
     const auto chain = terminal_chain(y, I, T);  // (column, k, dz_k/dy_col)
@@ -553,14 +550,20 @@ class SingleParticleModel final : public CellModel {
     if (iJs_ >= 0) yp[iJs_] = 0.0;
   }
 
+  /// Terminal inputs of y (domain-checked) as AD variables seeded with their own derivatives.
+  std::array<AD, kTerminalInputs> seeded_inputs(const double* y) const {
+    const auto zd = terminal_inputs(y);
+    check_domain(zd);
+    std::array<AD, kTerminalInputs> z;
+    for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], kTerminalInputs, k);
+    return z;
+  }
+
   /// Newton on the algebraic side-reaction current j_side = j_sei + j_pl at fixed other unknowns.
   void solve_side_current(double* y) const {
     if (iJs_ < 0) return;
     for (int it = 0; it < 60; ++it) {
-      const auto zd = terminal_inputs(y);
-      check_domain(zd);
-      std::array<AD, kTerminalInputs> z;
-      for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], kTerminalInputs, k);
+      const auto z = seeded_inputs(y);
       AD V, Q, dphi;
       terminal(z, V, Q, static_cast<AD*>(nullptr), &dphi);
       const AD r = ageing_rates(z, dphi)[kSideCurrent];
