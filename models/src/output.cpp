@@ -29,6 +29,13 @@ std::string resolved_inputs_yaml(const RunInputs& in) {
   out << YAML::Key << "ageing" << YAML::Value << in.model_options.ageing.names();
   out << YAML::Key << "initial_soc" << YAML::Value << in.sim_options.initial_soc;
   out << YAML::Key << "output_dt_s" << YAML::Value << in.sim_options.output_dt_s;
+  out << YAML::Key << "keep_time_series" << YAML::Value << in.sim_options.keep_time_series;
+  out << YAML::Key << "accelerate" << YAML::Value << in.sim_options.accelerate.enabled;
+  out << YAML::Key << "accelerate_tol" << YAML::Value << in.sim_options.accelerate.tol;
+  out << YAML::Key << "max_jump" << YAML::Value << in.sim_options.accelerate.max_jump;
+  out << YAML::Key << "checkup_every" << YAML::Value << in.sim_options.checkup_every;
+  if (in.sim_options.restart)
+    out << YAML::Key << "restarted_after_cycles" << YAML::Value << in.sim_options.restart->cycles_done;
   out << YAML::Key << "cycles" << YAML::Value << in.experiment.cycles;
   out << YAML::Key << "experiment" << YAML::Value << YAML::BeginSeq;
   for (const auto& s : in.experiment.steps) out << s.text;
