@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -184,4 +185,33 @@ TEST_CASE("cycle jumping options are checked", "[accelerate][errors]") {
   so.accelerate.max_jump = 100;
   so.checkup_every = -1;
   CHECK_THROWS_AS(simulate(*m, e, so), InputError);
+}
+
+TEST_CASE("a step an aged cell cannot start stops the run; a check-up it cannot run reads 0",
+          "[robustness]") {
+  // A hold the cell cannot reach: bad input in the first cycle, the end of the run afterwards.
+  auto m = make_model("spm", test::chen(), {});
+  Experiment rest = parse_experiment("Rest for 1 minute");
+  Experiment hold = parse_experiment("Hold at 0.5 V until C/50");
+  CHECK_THROWS_AS(simulate(*m, hold, SimulationOptions{}), InputError);
+  const Solution s = simulate(*m, {{rest, 298.15}, {hold, 298.15}}, SimulationOptions{});
+  REQUIRE(s.cycles.size() == 1);
+  CHECK_THAT(s.stopped, Catch::Contains("cycle 2") && Catch::Contains("cannot start") && Catch::Contains("SOC = "));
+  // The published okane2022 LAM constants empty the positive electrode within days (docs/models.md):
+  // the check-up's voltage window becomes unreachable (reported as 0 Ah with a warning, like eSOH), and
+  // the run goes on.
+  Experiment e = parse_experiment("Discharge at 1C until 2.5 V; Charge at C/3 until 4.2 V; Hold at 4.2 V until C/50");
+  e.cycles = 30;
+  SimulationOptions so;
+  so.keep_time_series = false;
+  so.checkup_every = 1;
+  auto lam = aged_spm("sei,lam");
+  const Solution t = simulate(*lam, e, so);
+  REQUIRE(t.cycles.size() == 30);
+  CHECK(t.cycles.front().checkup_capacity_Ah > 0);
+  CHECK(t.cycles.back().checkup_capacity_Ah == 0.0);
+  CHECK(t.cycles.back().esoh_capacity_Ah == 0.0);
+  CHECK(std::any_of(t.warnings.begin(), t.warnings.end(),
+                    [](const std::string& w) { return w.find("check-up could not run") != std::string::npos; }));
+  CHECK(t.checkpoint.cycles_done == 30);
 }

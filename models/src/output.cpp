@@ -114,7 +114,6 @@ void write_checkpoint(const Checkpoint& c, const std::string& path) {
   j["charge_throughput_Ah"] = hex(c.charge_throughput_Ah);
   j["energy_throughput_Wh"] = hex(c.energy_throughput_Wh);
   j["initial_lithium_mol"] = hex(c.initial_lithium_mol);
-  j["last_discharge_capacity_Ah"] = hex(c.last_discharge_capacity_Ah);
   auto& st = j["state"] = nlohmann::json::array();
   for (double v : c.state) st.push_back(hex(v));
   std::ofstream out(path);
@@ -169,7 +168,6 @@ Checkpoint read_checkpoint(const std::string& path) {
   c.charge_throughput_Ah = number(need("charge_throughput_Ah"), "charge_throughput_Ah");
   c.energy_throughput_Wh = number(need("energy_throughput_Wh"), "energy_throughput_Wh");
   c.initial_lithium_mol = number(need("initial_lithium_mol"), "initial_lithium_mol");
-  c.last_discharge_capacity_Ah = number(need("last_discharge_capacity_Ah"), "last_discharge_capacity_Ah");
   const auto& st = need("state");
   if (!st.is_array() || st.empty()) throw InputError(path, 0, 0, "state", "expected a non-empty array");
   for (const auto& v : st) c.state.push_back(number(v, "state"));

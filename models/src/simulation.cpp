@@ -368,7 +368,6 @@ class Driver {
       throughput_Ah_ = c.charge_throughput_Ah;
       energy_Wh_ = c.energy_throughput_Wh;
       li0_ = c.initial_lithium_mol;
-      last_capacity_Ah_ = c.last_discharge_capacity_Ah;
     } else {
       r_.y = m.initial_state(o.initial_soc, m.options().ambient_K);
       li0_ = m.particle_lithium_mol(r_.y.data());
@@ -401,7 +400,6 @@ class Driver {
     c.charge_throughput_Ah = throughput_Ah_;
     c.energy_throughput_Wh = energy_Wh_;
     c.initial_lithium_mol = li0_;
-    c.last_discharge_capacity_Ah = last_capacity_Ah_;
     return std::move(sol_);
   }
 
@@ -441,7 +439,18 @@ class Driver {
     } catch (const Error&) {
       cs.esoh_capacity_Ah = 0.0;  // the voltage window cannot be reached any more
     }
-    if (o_.checkup_every > 0 && cycle % o_.checkup_every == 0) cs.checkup_capacity_Ah = checkup_capacity_Ah(m_, y);
+    if (o_.checkup_every > 0 && cycle % o_.checkup_every == 0) {
+      try {
+        cs.checkup_capacity_Ah = checkup_capacity_Ah(m_, y);
+      } catch (const Error& e) {
+        // As for the eSOH estimate: an aged cell whose window cannot be measured reads 0.
+        cs.checkup_capacity_Ah = 0.0;
+        Solution note;
+        note.warnings.push_back(fmt::format("cycle {}: the reference check-up could not run ({}); reported as 0 Ah",
+                                            cycle, e.what()));
+        take(std::move(note));
+      }
+    }
     return cs;
   }
 
@@ -460,7 +469,6 @@ class Driver {
     ++cycles_done_;
     throughput_Ah_ += c.throughput_Ah;
     energy_Wh_ += c.energy_Wh;
-    last_capacity_Ah_ = c.discharge_Ah;
   }
 
   /// Slow ledger quantities compared by the jump's error estimate (all fractions).
@@ -566,7 +574,7 @@ class Driver {
   WarningSink warn_;
   Runner r_;
   Solution sol_;
-  double li0_ = 0, throughput_Ah_ = 0, energy_Wh_ = 0, last_capacity_Ah_ = 0;
+  double li0_ = 0, throughput_Ah_ = 0, energy_Wh_ = 0;
   int cycles_done_ = 0, shown_ = 0, suppressed_ = 0;
 };
 

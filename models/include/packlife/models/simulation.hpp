@@ -37,7 +37,6 @@ struct Checkpoint {
   long long steps_done = 0;
   double charge_throughput_Ah = 0, energy_throughput_Wh = 0;
   double initial_lithium_mol = 0;  ///< particle lithium at the very start (reference of lli_pct)
-  double last_discharge_capacity_Ah = 0;
 };
 
 struct SimulationOptions {
