@@ -737,6 +737,7 @@ class SingleParticleModel final : public CellModel {
   /// Derivatives of the terminal inputs z_k with respect to the unknowns.
   std::vector<ChainEntry> terminal_chain(const double* y, double I, double T) const {
     std::vector<ChainEntry> ch;
+    ch.reserve(32 + 3 * Nx_);  // one allocation: surface, electrolyte, thermal and ageing entries
     auto surf = [&](const ParticleMesh& m, const ElectrodeConst& e, int k) {
       const bool neg = k == 0;
       const double D = e.D0 * arrhenius(e.ED, Tref_, T);
