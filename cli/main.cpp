@@ -24,6 +24,7 @@ const char* kDefaultExperiment =
 struct SimulateArgs {
   std::string model = "spme";
   std::string params = "chen2020";
+  std::vector<std::string> set;
   std::string experiment = kDefaultExperiment;
   std::string experiment_file;
   std::string thermal = "isothermal";
@@ -70,7 +71,11 @@ int run_simulate(const SimulateArgs& a) {
   mo.rtol = a.rtol;
   Experiment exp = a.experiment_file.empty() ? parse_experiment(a.experiment) : load_experiment_file(a.experiment_file);
   exp.cycles = a.cycles;
-  const ParameterSet params = load_parameter_set(a.params);
+  const ParameterSet params = [&] {
+    ParameterSet p = load_parameter_set(a.params);
+    for (const auto& kv : a.set) apply_parameter_override(p, kv);
+    return p;
+  }();
   mo.ageing = parse_ageing(a.ageing, params);
   auto model = make_model(a.model, params, mo);
   SimulationOptions so;
@@ -84,11 +89,11 @@ int run_simulate(const SimulateArgs& a) {
   Checkpoint restart;
   if (!a.restart.empty()) {
     restart = read_checkpoint(a.restart);
-    if (restart.model != a.model || restart.parameter_set != params.name || restart.ageing != mo.ageing.names())
+    if (restart.model != a.model || restart.parameter_set != params.identity() || restart.ageing != mo.ageing.names())
       throw InputError(a.restart, 0, 0, "model",
                        fmt::format("checkpoint was saved from model {}, parameters {}, ageing {}; this run uses model "
                                    "{}, parameters {}, ageing {}", restart.model, restart.parameter_set, restart.ageing,
-                                   a.model, params.name, mo.ageing.names()));
+                                   a.model, params.identity(), mo.ageing.names()));
     so.restart = &restart;
   }
   // Reserve the outputs (checks the folders are writable) before the run.
@@ -219,6 +224,8 @@ int main(int argc, char** argv) {
   for (const auto& [n, d] : packlife::model_names()) models_help += fmt::format(" {} ({});", n, d);
   sim->add_option("--model", sa.model, models_help)->capture_default_str();
   sim->add_option("--params", sa.params, "parameter set by name (chen2020, marquis2019, okane2022) or YAML file path")->capture_default_str();
+  sim->add_option("--set", sa.set, "override one parameter of the set, KEY=VALUE (repeatable), e.g. ageing.positive.lam_rate_s=1e-9")
+      ->take_all()->allow_extra_args(false);
   sim->add_option("--experiment", sa.experiment, "steps separated by ';', e.g. \"Discharge at 1C until 2.5 V\"")->capture_default_str();
   sim->add_option("--experiment-file", sa.experiment_file, "file with one experiment step per line (overrides --experiment)");
   sim->add_option("--cycles", sa.cycles, "repeat the whole step list N times")->capture_default_str();

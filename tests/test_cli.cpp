@@ -203,6 +203,26 @@ TEST_CASE("cli: checkpoint and restart continue a run; a foreign checkpoint is r
   const Result r = cli("simulate --model spme --params okane2022 --ageing sei --restart cli_ck.json --quiet");
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Catch::Contains("cli_ck.json") && Catch::Contains("saved from model spm"));
+  // Parameters changed with --set are part of what the checkpoint belongs to.
+  const Result s = cli(base + " --cycles 1 --restart cli_ck.json --set ageing.sei.solvent_diffusivity_m2_s=5e-22");
+  CHECK(s.code == 2);
+  CHECK_THAT(s.out, Catch::Contains("okane2022 --set ageing.sei.solvent_diffusivity_m2_s=5e-22"));
+}
+
+TEST_CASE("cli: --set overrides a parameter and is recorded in the resolved inputs", "[cli][override]") {
+  fs::remove("cli_set.h5");
+  const std::string base = "simulate --model spm --params okane2022 --experiment 'Discharge at 1C for 10 minutes' --json";
+  const Result a = cli(base, false), b = cli(base + " --set positive.particle_radius_m=8e-6 --out cli_set.h5", false);
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  // Larger positive particles: steeper surface depletion, lower voltage at the same discharged charge.
+  CHECK(nlohmann::json::parse(b.out)["min_voltage_V"].get<double>() <
+        nlohmann::json::parse(a.out)["min_voltage_V"].get<double>() - 1e-3);
+  const Result r = cli("simulate --params okane2022 --set positive.particle_radius_m=-1 --out cli_set.h5");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("--set 'positive.particle_radius_m=-1'") && Catch::Contains("admissible range"));
+  CHECK(fs::exists("cli_set.h5"));  // the earlier output is not clobbered by a refused run
+  CHECK(cli("simulate --params okane2022 --set bogus").code == 2);
 }
 
 TEST_CASE("cli: accelerated long run reports its jumps", "[cli][accelerate]") {

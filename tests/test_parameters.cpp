@@ -5,6 +5,7 @@
 
 #include "helpers.hpp"
 #include "packlife/core/error.hpp"
+#include "packlife/models/output.hpp"
 
 using namespace packlife;
 
@@ -74,6 +75,40 @@ TEST_CASE("resolved parameter sets re-load to the same values", "[parameters]") 
     CHECK(q.records[i].value == p.records[i].value);
   }
   CHECK(q.positive.diffusivity_m2_s == p.positive.diffusivity_m2_s);
+}
+
+TEST_CASE("a parameter override changes one value, is recorded and re-checked", "[parameters][override]") {
+  ParameterSet p = load_parameter_set("okane2022");
+  apply_parameter_override(p, "ageing.positive.lam_rate_s=1e-9");
+  apply_parameter_override(p, "negative.diffusivity_m2_s=2e-14");
+  CHECK(p.ageing.lam_positive.rate_s == 1e-9);
+  CHECK(p.negative.diffusivity_m2_s == 2e-14);
+  CHECK(p.name == "okane2022");
+  CHECK(p.identity() == "okane2022 --set ageing.positive.lam_rate_s=1e-9 --set negative.diffusivity_m2_s=2e-14");
+  const ParameterSet q = parse_parameter_set(p.to_yaml(), "resolved.yaml");  // re-loads with the new values
+  CHECK(q.ageing.lam_positive.rate_s == 1e-9);
+  CHECK(q.references.count("command-line") == 1);
+  RunInputs in{"spm", {}, {}, parse_experiment("Rest for 1 minute"), &p};
+  CHECK_THAT(resolved_inputs_yaml(in), Catch::Contains("parameter_overrides") &&
+                                           Catch::Contains("- ageing.positive.lam_rate_s=1e-9") &&
+                                           Catch::Contains("source: command-line"));
+  // A key absent from the file (chen2020 has no ageing section) is added.
+  ParameterSet c = test::chen();
+  apply_parameter_override(c, "ageing.sei.form=reaction");
+  CHECK(c.ageing.sei_form == "reaction");
+  // Errors name the assignment and what was expected; the set is left unchanged.
+  const ParameterSet before = p;
+  CHECK_THROWS_WITH(apply_parameter_override(p, "nosuch.key=1"), Catch::Contains("unknown parameter 'nosuch.key'"));
+  CHECK_THROWS_WITH(apply_parameter_override(p, "cell.volume_m3"), Catch::Contains("expected KEY=VALUE"));
+  CHECK_THROWS_WITH(apply_parameter_override(p, "cell.volume_m3=1e-5x"), Catch::Contains("not a number"));
+  CHECK_THROWS_WITH(apply_parameter_override(p, "separator.porosity=2"), Catch::Contains("admissible range"));
+  CHECK_THROWS_WITH(apply_parameter_override(p, "negative.ocp_V=0.1"), Catch::Contains("parameter file"));
+  CHECK_THROWS_WITH(apply_parameter_override(p, "cell.lower_voltage_cutoff_V=4.3"),
+                    Catch::Contains("--set 'cell.lower_voltage_cutoff_V=4.3'") && Catch::Contains("must be below"));
+  CHECK_THROWS_WITH(apply_parameter_override(p, "ageing.sei.form=fast"), Catch::Contains("expected solvent-diffusion"));
+  CHECK_THROWS_AS(apply_parameter_override(p, "separator.porosity=nan"), InputError);
+  CHECK(p.identity() == before.identity());
+  CHECK(p.separator.porosity == before.separator.porosity);
 }
 
 TEST_CASE("unknown parameter set names the known ones", "[parameters][errors]") {

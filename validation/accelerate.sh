@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Cycle jumping against the fully resolved run: 12 years of the issue-4 cycle once a day (okane2022, SPMe,
-# lumped thermal, the set's default mechanisms), resolved and accelerated at three tolerances. Prints, per
-# year, the capacity difference in percentage points of cycle 1's capacity (discharge and eSOH) and LLI.
-# Usage: validation/accelerate.sh [path/to/packlife]   (the resolved run takes ~1.5 minutes)
+# lumped thermal), resolved and accelerated at three tolerances. Prints, per year, the capacity difference
+# in percentage points of cycle 1's capacity (discharge and eSOH) and LLI.
+# Usage: validation/accelerate.sh [path/to/packlife] [extra simulate options...]
+#   validation/accelerate.sh                       the set's default mechanisms (SEI + plating; ~1.5 min)
+#   validation/accelerate.sh build/cli/packlife --ageing sei,plating,lam --set ageing.positive.lam_rate_s=2.7778e-10
+#                                                  SEI + plating + LAM with a late knee (docs/models.md; ~3 min)
 set -euo pipefail
 bin=${1:-build/cli/packlife}
+shift || true
+extra=("$@")
+[[ " ${extra[*]} " == *" --ageing "* ]] || extra=(--ageing default "${extra[@]}")
 out=$(mktemp -d)
 exp="Discharge at 1C until 2.5 V; Rest for 10 minutes; Charge at C/3 until 4.2 V; Hold at 4.2 V until C/50; Rest to fill 24 hours"
-common=(simulate --model spme --params okane2022 --ageing default --thermal lumped --experiment "$exp" --cycles 4383 --no-time-series --quiet)
+common=(simulate --model spme --params okane2022 --thermal lumped --experiment "$exp" --cycles 4383 --no-time-series --quiet "${extra[@]}")
 echo "resolved run..." >&2
 /usr/bin/time -f "resolved: %e s" "$bin" "${common[@]}" --summary-csv "$out/resolved.csv"
 for tol in 5e-5 2e-4 8e-4; do

@@ -23,7 +23,8 @@ InputError::InputError(std::string file, int line, int column, std::string key,
       file_(std::move(file)),
       line_(line),
       column_(column),
-      key_(std::move(key)) {}
+      key_(std::move(key)),
+      detail_(msg) {}
 
 SolverError::SolverError(int flag, double time_s, const std::string& msg)
     : Error(fmt::format("solver failed at t = {:.6g} s (SUNDIALS flag {}): {}", time_s, flag, msg)),

@@ -26,7 +26,8 @@ ElectrodeBalance electrode_balance(const ParameterSet& p, double T_K) {
   return electrode_balance(p, T_K, n_li, capacity_Ah(p, p.negative), capacity_Ah(p, p.positive));
 }
 
-ElectrodeBalance electrode_balance(const ParameterSet& p, double T_K, double n_li, double Qn, double Qp) {
+ElectrodeBalance electrode_balance(const ParameterSet& p, double T_K, double n_li, double Qn, double Qp,
+                                   bool saturate) {
   // Lithium conservation: x Qn + y Qp = n_Li F / 3600  =>  y(x) = (Q_Li - x Qn) / Qp.
   const double QLi = n_li * kFaraday / 3600.0;
   const double Tref = p.cell.reference_temperature_K;
@@ -43,6 +44,8 @@ ElectrodeBalance electrode_balance(const ParameterSet& p, double T_K, double n_l
   // OCV rises with x along the constraint (negative lithiates, positive delithiates).
   auto solve = [&](double V, const char* which) {
     double a = lo, b = hi;
+    if (saturate && ocv(a) > V) return a;  // an electrode saturates before the lower limit
+    if (saturate && ocv(b) < V) return b;  // ... or before the upper limit
     if ((ocv(a) - V) * (ocv(b) - V) > 0)
       throw InputError(p.origin, 0, 0, which,
                        fmt::format("the open-circuit voltage never reaches {} V within the electrodes' stoichiometry "

@@ -42,6 +42,11 @@ std::string resolved_inputs_yaml(const RunInputs& in) {
   out << YAML::EndSeq;
   if (in.parameters) {
     out << YAML::Key << "parameter_set" << YAML::Value << in.parameters->name;
+    if (!in.parameters->overrides.empty()) {
+      out << YAML::Key << "parameter_overrides" << YAML::Value << YAML::BeginSeq;
+      for (const auto& o : in.parameters->overrides) out << o;
+      out << YAML::EndSeq;
+    }
     out << YAML::Key << "parameters" << YAML::Value << YAML::Load(in.parameters->to_yaml());
   }
   out << YAML::EndMap;

@@ -1,5 +1,6 @@
 #include "packlife/models/parameters.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -325,6 +326,56 @@ std::vector<std::string> required_ageing_keys(const std::string& mechanism) {
     return k;
   }
   throw Error("unknown degradation mechanism '{}'", mechanism);
+}
+
+std::string ParameterSet::identity() const {
+  std::string s = name;
+  for (const auto& o : overrides) s += " --set " + o;
+  return s;
+}
+
+void apply_parameter_override(ParameterSet& p, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  auto fail = [&](const std::string& why) { return InputError(fmt::format("--set '{}': {}", assignment, why)); };
+  if (eq == std::string::npos || eq == 0 || eq + 1 == assignment.size())
+    throw fail("expected KEY=VALUE, e.g. ageing.positive.lam_rate_s=2.8e-10");
+  const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  const Spec* spec = nullptr;
+  for (const auto& s : schema())
+    if (key == s.key) spec = &s;
+  if (!spec) throw fail(fmt::format("unknown parameter '{}' (see docs/file-formats.md for the list)", key));
+  ParameterRecord rec{key, spec->unit, "command-line", text};
+  if (spec->kind == Kind::Text) {
+    rec.is_text = true;
+  } else if (spec->kind == Kind::Function) {
+    throw fail(fmt::format("'{}' is a function of state; give it in a parameter file", key));
+  } else {
+    double v = 0;
+    size_t used = 0;
+    try {
+      v = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || !std::isfinite(v)) throw fail(fmt::format("'{}' is not a number (unit {})", text, spec->unit));
+    if (v < spec->min || v > spec->max)
+      throw fail(fmt::format("value {} outside the admissible range [{}, {}] {}", v, spec->min, spec->max, spec->unit));
+  }
+  // Re-read the set with the new record so every check of a parameter file applies to the result.
+  ParameterSet q = p;
+  bool replaced = false;
+  for (auto& r : q.records)
+    if (r.key == key) r = rec, replaced = true;
+  if (!replaced) q.records.push_back(rec);
+  q.references["command-line"] = "value set on the command line with --set";
+  try {
+    ParameterSet r = parse_parameter_set(q.to_yaml(), p.origin);
+    r.overrides = p.overrides;
+    r.overrides.push_back(assignment);
+    p = std::move(r);
+  } catch (const InputError& e) {  // a cross-check of the file format (located in the re-read text: drop that)
+    throw fail(e.key().empty() ? e.detail() : fmt::format("'{}': {}", e.key(), e.detail()));
+  }
 }
 
 double ParameterSet::stack_thickness_m() const {

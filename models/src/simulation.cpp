@@ -391,7 +391,7 @@ class Driver {
     sol_.final_state = r_.y;
     Checkpoint& c = sol_.checkpoint;
     c.model = m_.name();
-    c.parameter_set = m_.parameters().name;
+    c.parameter_set = m_.parameters().identity();
     c.ageing = m_.options().ageing.names();
     c.state = r_.y;
     c.time_s = r_.t;
@@ -437,7 +437,7 @@ class Driver {
     try {
       cs.esoh_capacity_Ah = aged_balance(m_, y).capacity_Ah;
     } catch (const Error&) {
-      cs.esoh_capacity_Ah = 0.0;  // the voltage window cannot be reached any more
+      cs.esoh_capacity_Ah = 0.0;  // the lithium no longer fits the remaining active material
     }
     if (o_.checkup_every > 0 && cycle % o_.checkup_every == 0) {
       try {
@@ -603,7 +603,7 @@ ElectrodeBalance aged_balance(const CellModel& m, const double* y) {
   const ElectrodeBalance& fresh = m.balance();
   return electrode_balance(m.parameters(), 298.15, m.particle_lithium_mol(y),
                            fresh.negative_capacity_Ah * d.active_fraction_negative,
-                           fresh.positive_capacity_Ah * d.active_fraction_positive);
+                           fresh.positive_capacity_Ah * d.active_fraction_positive, true);
 }
 
 double checkup_capacity_Ah(const CellModel& m, const double* y) {

@@ -32,12 +32,15 @@ class InputError : public Error {
   const std::string& file() const { return file_; }
   int line() const { return line_; }
   const std::string& key() const { return key_; }
+  /// The message without the file/line/key prefix.
+  const std::string& detail() const { return detail_; }
 
  private:
   std::string file_;
   int line_ = 0;
   int column_ = 0;
   std::string key_;
+  std::string detail_;
 };
 
 /// The integrator failed (convergence, error test, residual failure). Carries the SUNDIALS flag.

@@ -22,9 +22,13 @@ struct ElectrodeBalance {
 
 /// Balance for the lithium inventory implied by the set's initial concentrations, at temperature T.
 ElectrodeBalance electrode_balance(const ParameterSet& p, double T_K);
-/// Balance for a given lithium inventory [mol] and electrode capacities [A h].
+/// Balance for a given lithium inventory [mol] and electrode capacities [A h]. With
+/// `saturate` (aged cells), a voltage limit the open-circuit voltage cannot reach before an
+/// electrode is full or empty is replaced by that end of the window: after heavy positive LAM the
+/// positive fills before the cell's OCV falls to the lower limit, and that ends the discharge.
+/// Without it (the fresh cell, where the window defines SOC) that is an input error.
 ElectrodeBalance electrode_balance(const ParameterSet& p, double T_K, double lithium_mol,
-                                   double Qn_Ah, double Qp_Ah);
+                                   double Qn_Ah, double Qp_Ah, bool saturate = false);
 
 /// Open-circuit potential of an electrode at stoichiometry and temperature (entropic correction).
 double electrode_ocp(const ElectrodeParameters& e, double sto, double T_K, double T_ref_K);

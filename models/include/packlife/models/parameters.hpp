@@ -131,6 +131,10 @@ struct ParameterSet {
   AgeingParameters ageing;
   std::vector<ParameterRecord> records;
   std::set<std::string> present;  ///< keys given in the file (the ageing section is optional)
+  std::vector<std::string> overrides;  ///< "key=value" assignments applied after loading (--set), in order
+
+  /// The set's name, followed by its overrides if any: what a checkpoint must match.
+  std::string identity() const;
 
   /// Total stack thickness including current collectors [m].
   double stack_thickness_m() const;
@@ -147,6 +151,10 @@ std::vector<std::string> required_ageing_keys(const std::string& mechanism);
 ParameterSet load_parameter_set(const std::string& name_or_path);
 /// Parses a set from YAML text; `origin` is the file name used in messages.
 ParameterSet parse_parameter_set(const std::string& yaml_text, const std::string& origin);
+/// Applies "key=value" (a number for a numeric parameter, a text for a text one) to a loaded set,
+/// with the file's checks (range, cross-checks); the record's source becomes "command-line".
+/// Errors name the assignment and say what was expected.
+void apply_parameter_override(ParameterSet& p, const std::string& assignment);
 /// Names of the sets shipped in the data folder.
 std::vector<std::string> builtin_parameter_sets();
 /// Data folder: $PACKLIFE_DATA_DIR if set, else the source tree's datasets/.
