@@ -94,6 +94,21 @@ S dudt_lico2_moura2016(const S& y0) {
 }
 
 /// LiPF6 in EC:EMC (3:7) diffusivity [m2/s], Nyman et al. (2008) Electrochim. Acta 53 6356.
+/// LiFePO4 open-circuit potential (Afshar, Morris, Khajepour 2017, arXiv:1709.03970, as used with the
+/// Prada 2013 A123 parameters): a flat 3.4 V plateau with exponential ends.
+template <class S>
+S ocp_lfp_afshar2017(const S& y) {
+  return 3.4077 - 0.020269 * y + 0.5 * exp(-150.0 * y) - 0.9 * exp(-30.0 * (1.0 - y));
+}
+
+/// Conductivity of the A123 cell's LiPF6 electrolyte (Prada et al. 2013, J. Electrochem. Soc. 160
+/// A616): quartic in c [mol/cm3], giving S/m with the factor 1e3.
+template <class S>
+S conductivity_prada2013(const S& c_mol_m3) {
+  const S c = c_mol_m3 / 1e6;
+  return (4.1253e-4 + 5.007 * c - 4721.2 * c * c + 1.5094e6 * c * c * c - 1.6018e8 * c * c * c * c) * 1e3;
+}
+
 template <class S>
 S diffusivity_nyman2008(const S& c) {
   const S m = c / 1000.0;
@@ -135,6 +150,8 @@ const std::vector<NamedFunction> kFunctions = {
     PACKLIFE_FN("nyman2008_conductivity", "concentration_mol_m3", "S/m", "Nyman2008", conductivity_nyman2008),
     PACKLIFE_FN("capiglia1999_diffusivity", "concentration_mol_m3", "m2/s", "Capiglia1999", diffusivity_capiglia1999),
     PACKLIFE_FN("capiglia1999_conductivity", "concentration_mol_m3", "S/m", "Capiglia1999", conductivity_capiglia1999),
+    PACKLIFE_FN("afshar2017_lfp_ocp", "stoichiometry", "V", "Afshar2017", ocp_lfp_afshar2017),
+    PACKLIFE_FN("prada2013_conductivity", "concentration_mol_m3", "S/m", "Prada2013", conductivity_prada2013),
 };
 #undef PACKLIFE_FN
 }  // namespace

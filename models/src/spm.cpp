@@ -809,7 +809,10 @@ class SingleParticleModel final : public CellModel {
     const S& T = z[2];
     const S& I = z[3];
     const S& L = z[11];
-    const S& cpl = z[13];
+    // Plated lithium strips and turns dead only where there is some: the integrator can leave c_pl a
+    // round-off below zero once it is stripped, and c_pl exp(a_s F eta / RT) at a delithiated
+    // negative (eta ~ 1.4 V, exp ~ 1e8) would turn that into a large spurious plating current.
+    const S cpl = val(z[13]) > 0.0 ? z[13] : S(0.0 * z[13]);
     const S jn_tot = I * en_.djdI / z[9];
     const S film = ag_.sei ? S(jn_tot * L * g.sei_resistivity_ohm_m) : S(0.0 * I);
     const S RT_F = kGasConstant * T / kFaraday;
