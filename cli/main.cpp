@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
   std::string models_help = "cell model:";
   for (const auto& [n, d] : packlife::model_names()) models_help += fmt::format(" {} ({});", n, d);
   sim->add_option("--model", sa.model, models_help)->capture_default_str();
-  sim->add_option("--params", sa.params, "parameter set by name (chen2020, marquis2019, okane2022) or YAML file path")->capture_default_str();
+  sim->add_option("--params", sa.params, "parameter set by name (chen2020, marquis2019, okane2022, prada2013) or YAML file path")->capture_default_str();
   sim->add_option("--set", sa.set, "override one parameter of the set, KEY=VALUE (repeatable), e.g. ageing.positive.lam_rate_s=1e-9")
       ->take_all()->allow_extra_args(false);
   sim->add_option("--experiment", sa.experiment, "steps separated by ';', e.g. \"Discharge at 1C until 2.5 V\"")->capture_default_str();

@@ -187,3 +187,27 @@ TEST_CASE("ageing: stress-driven LAM produces an accelerating late-life fade (a 
   CHECK(late > 1.5 * early);  // accelerating: the knee
   for (size_t i = 1; i < lam.size(); ++i) CHECK(lam[i] <= lam[i - 1] + 1e-9);
 }
+
+TEST_CASE("ageing: an LFP cell survives a deep discharge and rest with plating on", "[ageing][lfp]") {
+  // After a full discharge the graphite sits ~1.4 V above lithium; plated lithium left a round-off
+  // below zero must not turn into a plating current (exp(a_s F eta / RT) ~ 1e8 there).
+  const ParameterSet p = load_parameter_set("prada2013");
+  ModelOptions o;
+  o.ageing = parse_ageing("default", p);
+  o.thermal = Thermal::Lumped;
+  auto m = make_model("spme", p, o);
+  Experiment e = parse_experiment(
+      "Discharge at 1C until 2.0 V; Rest for 10 minutes; Charge at 1C until 3.6 V; Hold at 3.6 V until C/50; Rest for 2 hours");
+  e.cycles = 3;
+  const Solution s = simulate(*m, e, {});
+  REQUIRE(s.stopped.empty());
+  REQUIRE(s.cycles.size() == 3);
+  const Degradation& d = s.cycles.back().ledger;
+  CHECK(d.lithium_plated_mol >= 0.0);
+  CHECK(d.lithium_dead_mol > 0.0);
+  CHECK(d.lithium_sei_mol > 0.0);
+  const double li0 = total_lithium(*m, m->initial_state(1.0, 298.15).data());
+  CHECK(total_lithium(*m, s.final_state.data()) == Approx(li0).epsilon(1e-9));
+  // Same cycles, less capacity each time.
+  CHECK(s.cycles[2].esoh_capacity_Ah < s.cycles[1].esoh_capacity_Ah);
+}

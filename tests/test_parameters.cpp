@@ -219,3 +219,17 @@ TEST_CASE("okane2022: Chen2020 electrochemistry with the measured graphite OCP a
   // Chen2020 has no degradation section.
   CHECK(load_parameter_set("chen2020").present.count("ageing.sei.initial_thickness_m") == 0);
 }
+
+TEST_CASE("prada2013: LFP/graphite A123 26650 with SEI and plating but no LAM", "[parameters][lfp]") {
+  const ParameterSet p = load_parameter_set("prada2013");
+  for (const auto& r : p.records) CHECK(p.references.count(r.source) == 1);
+  // The LFP plateau: flat around 3.4 V over most of the stoichiometry range (Afshar 2017).
+  CHECK(p.positive.ocp_V(0.5) == Approx(3.397).margin(2e-3));
+  CHECK(std::abs(p.positive.ocp_V(0.2) - p.positive.ocp_V(0.8)) < 0.02);
+  // Electrode balance between 2.0 and 3.6 V holds the cell's 2.3 Ah (Prada 2013 loadings, 0.18 m2).
+  const ElectrodeBalance eb = electrode_balance(p, 298.15);
+  CHECK(eb.capacity_Ah == Approx(2.3).epsilon(0.01));
+  CHECK(p.electrolyte.conductivity_S_m(1200.0) > 0.1);
+  CHECK(parse_ageing("default", p).names() == "sei-solvent-diffusion,plating");
+  CHECK_THROWS_WITH(parse_ageing("lam", p), Catch::Contains("prada2013") && Catch::Contains("ageing.positive.lam_rate_s"));
+}
