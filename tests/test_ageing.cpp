@@ -185,6 +185,9 @@ TEST_CASE("ageing: stress-driven LAM produces an accelerating late-life fade (a 
   const double early = lam[19] - lam[119], late = lam[259] - lam[359];
   CHECK(early > 0.0);
   CHECK(late > 1.5 * early);  // accelerating: the knee
+  // With 60 % of the positive lost it fills before the OCV reaches 2.5 V: the eSOH window ends there
+  // (it read 0 Ah when the lower limit was required).
+  CHECK(lam.back() > 2.0);
   for (size_t i = 1; i < lam.size(); ++i) CHECK(lam[i] <= lam[i - 1] + 1e-9);
 }
 
