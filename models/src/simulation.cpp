@@ -471,6 +471,15 @@ class Driver {
     energy_Wh_ += c.energy_Wh;
   }
 
+  /// y advanced by j cycles of the per-cycle increment inc(i) (slow states only; lithium conserved and
+  /// the electrode split chosen by the model's extrapolation).
+  template <class Increment>
+  std::vector<double> advance(const std::vector<double>& y, int j, Increment inc) const {
+    std::vector<double> back(y.size());
+    for (size_t i = 0; i < y.size(); ++i) back[i] = y[i] - inc(i);
+    return m_.extrapolate(back.data(), y.data(), j);
+  }
+
   /// Slow ledger quantities compared by the jump's error estimate (all fractions).
   std::array<double, 3> slow(const double* y) const {
     const Degradation d = m_.degradation(y);
@@ -479,7 +488,7 @@ class Driver {
 
   /// Envelope following across cycles (see docs/models.md, "Cycle jumping"): resolve warm-up cycles,
   /// then repeatedly extrapolate the end-of-cycle state k cycles ahead with the last per-cycle
-  /// increment, resolve one cycle there, estimate the extrapolation's error from the change of the
+  /// increment, resolve two cycles there, estimate the extrapolation's error from the change of the
   /// increment, correct the landing to second order (trapezoidal rule), and accept or retry shorter.
   void accelerated(const Experiment& exp) {
     const AccelerateOptions& a = o_.accelerate;
@@ -514,7 +523,7 @@ class Driver {
       // second gives a clean per-cycle increment for the error estimate and the next jump.
       Solution part;
       CycleOutcome c1, c2;
-      std::vector<double> y1;
+      std::vector<double> y1, dd(yb.size());  // dd: change of the per-cycle increment across the jump
       double t1 = 0;
       bool ok = true;
       try {
@@ -525,18 +534,14 @@ class Driver {
         t1 = r_.t;
         c2 = r_.run_cycle(exp, cycles_done_ + kk + 1, part);
         // Second-order correction (trapezoidal rule on the per-cycle increment): the landing used the
-        // increment before the jump, d0; the increment after it, d1, shows how that increment changed.
-        // With the increment varying linearly between them (d0 centred half a cycle before yb, d1 one and
-        // a half cycles after the landing), the landing is short of C (d1 - d0), C = kk (kk + 1) / (2 (kk + 2)).
-        // Both resolved cycles get that correction (it moves lithium between particles and sinks only).
+        // increment before the jump, d0 = yb - y_prev; the increment after it, d1 = y2 - y1, shows how
+        // it changed. With the increment varying linearly between them (d0 centred half a cycle before
+        // yb, d1 one and a half cycles after the landing), the landing is short of C (d1 - d0),
+        // C = kk (kk + 1) / (2 (kk + 2)). Both resolved cycles get that correction.
+        for (size_t i = 0; i < dd.size(); ++i) dd[i] = (r_.y[i] - y1[i]) - (yb[i] - y_prev[i]);
         const double C = kk * (kk + 1.0) / (2.0 * (kk + 2.0));
-        auto corrected = [&](const std::vector<double>& y) {
-          std::vector<double> back(y.size());
-          for (size_t i = 0; i < y.size(); ++i) back[i] = y[i] - C * ((r_.y[i] - y1[i]) - (yb[i] - y_prev[i]));
-          return m_.extrapolate(back.data(), y.data(), 1);
-        };
-        std::vector<double> y2c = corrected(r_.y);
-        y1 = corrected(y1);
+        std::vector<double> y2c = advance(r_.y, 1, [&](size_t i) { return C * dd[i]; });
+        y1 = advance(y1, 1, [&](size_t i) { return C * dd[i]; });
         r_.y = std::move(y2c);
       } catch (const Error&) {
         ok = false;  // the extrapolated state is not a valid start (or a cycle failed from it)
@@ -544,7 +549,7 @@ class Driver {
       // Local error of the extrapolation: half the jump times the change of the per-cycle increment
       // of the slow quantities between the last cycle before the jump and the second after it.
       // (This is the error of the first-order landing; the corrected step is more accurate, so it is a
-      // conservative bound. The corrections above do not change the increment r_.y - y1.)
+      // conservative bound. The correction shifts y1 and y2 alike, so r_.y - y1 is unchanged.)
       double err = 0;
       if (ok) {
         const auto s1 = slow(r_.y.data()), s0 = slow(y1.data()), b1 = slow(yb.data()), b0 = slow(y_prev.data());
@@ -562,13 +567,11 @@ class Driver {
       // between the cycle before the jump and the second after it), then the two resolved cycles.
       ++sol_.jumps;
       // The jumped cycles follow the same quadratic: yb + j d0 + (d1 - d0) j (j + 1) / (2 (kk + 2)),
-      // written as a linear extrapolation from yb with the mean increment over the first j cycles.
-      std::vector<double> yj, back(yb.size());
+      // i.e. j times the mean increment over the first j cycles.
+      std::vector<double> yj;
       for (int j = 1; j <= kk; ++j) {
         const double cj = (j + 1.0) / (2.0 * (kk + 2.0));
-        for (size_t i = 0; i < yb.size(); ++i)
-          back[i] = yb[i] - (yb[i] - y_prev[i]) - cj * ((r_.y[i] - y1[i]) - (yb[i] - y_prev[i]));
-        yj = m_.extrapolate(back.data(), yb.data(), j);
+        yj = advance(yb, j, [&](size_t i) { return (yb[i] - y_prev[i]) + cj * dd[i]; });
         ++cycles_done_;
         const double w = static_cast<double>(j) / (kk + 2);
         throughput_Ah_ += (1 - w) * last.throughput_Ah + w * c2.throughput_Ah;
