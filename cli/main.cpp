@@ -271,6 +271,9 @@ int main(int argc, char** argv) {
   auto* bench = app.add_subcommand("bench", "time reference solves (median over repeats, one thread)");
   bench->add_option("--repeats", repeats, "number of timed solves per case")->capture_default_str()->check(CLI::Range(1, 100000));
   bench->add_flag("--json", bench_json, "print one JSON object")->capture_default_str();
+  std::vector<std::string> bench_cases;
+  bench->add_option("--case", bench_cases, "run only this case (repeatable): " + packlife::cli::benchmark_case_list())
+      ->check(CLI::IsMember(packlife::cli::benchmark_cases()));
 
   try {
     app.parse(argc, argv);
@@ -280,7 +283,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*bench) {
-      const auto j = packlife::cli::run_benchmarks(repeats, !bench_json);
+      const auto j = packlife::cli::run_benchmarks(repeats, !bench_json, bench_cases);
       std::cout << (bench_json ? j.dump() : j.dump(2)) << "\n";
       return 0;
     }

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <tuple>
+#include <vector>
 
 #include "packlife/core/dae.hpp"
 #include "packlife/core/error.hpp"
@@ -145,6 +147,43 @@ TEST_CASE("sparsity pattern lookups and guards", "[core]") {
   CHECK(v[1] == 2.5);
   REQUIRE_THROWS_AS(J.add(0, 2, 1.0), Error);
   REQUIRE_THROWS_AS(p.add(3, 0), Error);
+}
+
+TEST_CASE("Jacobian position trace replays, detects a changed order and re-records", "[core]") {
+  SparsityPattern p(3);
+  for (auto [r, c] : {std::pair{0, 0}, {2, 0}, {1, 1}, {0, 2}, {2, 2}}) p.add(r, c);
+  p.finalize();
+  // Assemblies in one order, then another (as a model does when its control mode changes).
+  const std::vector<std::tuple<int, int, double>> a{{0, 0, 1.0}, {2, 0, 2.0}, {1, 1, 3.0}, {2, 0, 0.5}};
+  const std::vector<std::tuple<int, int, double>> b{{2, 2, 4.0}, {0, 0, 1.0}, {0, 2, -1.0}};
+  auto assemble = [&](const auto& entries, JacobianTrace* trace) {
+    std::vector<double> v(p.nnz(), 0.0);
+    SparseJacobian J(p, v.data(), trace);
+    for (const auto& [r, c, x] : entries) J.add(r, c, x);
+    J.finish();
+    return v;
+  };
+  JacobianTrace trace;
+  CHECK_FALSE(trace.recorded());
+  const auto va = assemble(a, nullptr), vb = assemble(b, nullptr);
+  CHECK(assemble(a, &trace) == va);  // records
+  CHECK(trace.recorded());
+  CHECK(assemble(a, &trace) == va);  // replays
+  CHECK(trace.recorded());
+  CHECK(assemble(b, &trace) == vb);  // diverges: correct values, trace dropped
+  CHECK_FALSE(trace.recorded());
+  CHECK(assemble(b, &trace) == vb);  // records the new order
+  CHECK(trace.recorded());
+  // A shorter assembly that is a prefix of the recording also drops it.
+  const std::vector<std::tuple<int, int, double>> b_short(b.begin(), b.begin() + 2);
+  CHECK(assemble(b_short, &trace) == assemble(b_short, nullptr));
+  CHECK_FALSE(trace.recorded());
+  // An entry outside the pattern still throws while replaying.
+  assemble(a, &trace);
+  std::vector<double> v(p.nnz(), 0.0);
+  SparseJacobian J(p, v.data(), &trace);
+  J.add(0, 0, 1.0);
+  REQUIRE_THROWS_AS(J.add(1, 2, 1.0), Error);
 }
 
 TEST_CASE("YAML sources report file, line and key", "[core][errors]") {

@@ -37,10 +37,23 @@ int SparsityPattern::index(int row, int col) const {
   return (it != e && *it == row) ? static_cast<int>(it - row_idx_.begin()) : -1;
 }
 
-void SparseJacobian::add(int row, int col, double v) {
+void SparseJacobian::add_slow(int row, int col, double v) {
   const int k = p_.index(row, col);
   if (k < 0) throw Error("Jacobian entry ({}, {}) is not in the declared sparsity pattern", row, col);
   data_[k] += v;
+  if (!trace_) return;
+  if (replay_)
+    diverged_ = true;  // the order changed: finish() drops the trace
+  else
+    trace_->entries_.push_back({row, col, k});
+}
+
+void SparseJacobian::finish() {
+  if (!trace_) return;
+  if (!replay_)
+    trace_->recorded_ = true;
+  else if (diverged_ || cursor_ != trace_->entries_.size())
+    trace_->clear();
 }
 
 namespace {
@@ -84,6 +97,7 @@ struct DaeIntegrator::Impl {
   bool initialised = false;
   std::string callback_error;  ///< last failing callback's message since the last re-initialisation
   std::string ida_message;     ///< last message from IDA's error handler
+  JacobianTrace trace;         ///< value positions of the model's Jacobian assembly
 
   Impl(DaeSystem& s, const DaeOptions& o) : sys(s), opt(o), n(s.size()) {
     SUNContext c = nullptr;
@@ -143,8 +157,9 @@ struct DaeIntegrator::Impl {
       for (int c = 0; c <= p.n(); ++c) colptr[c] = p.col_ptr()[c];
       for (int k = 0; k < p.nnz(); ++k) rowidx[k] = p.row_idx()[k];
       std::fill(data, data + p.nnz(), 0.0);
-      SparseJacobian sj(p, data);
+      SparseJacobian sj(p, data, &self.trace);
       self.sys.jacobian(t, cj, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), sj);
+      sj.finish();
     });
   }
 

@@ -30,16 +30,56 @@ class SparsityPattern {
   std::vector<int> col_ptr_, row_idx_;
 };
 
-/// Jacobian values laid out by a SparsityPattern; add() accumulates.
-class SparseJacobian {
+/// The value-array positions of one Jacobian assembly, in the order its entries were added.
+/// A model adds its entries in the same order at every evaluation (as long as its control mode
+/// does not change), so replaying the recorded positions replaces a binary search per entry by one
+/// comparison; any change of order is detected and the trace is recorded again.
+class JacobianTrace {
  public:
-  SparseJacobian(const SparsityPattern& p, double* data) : p_(p), data_(data) {}
-  /// Adds v to entry (row, col); the entry must be in the pattern (throws otherwise).
-  void add(int row, int col, double v);
+  bool recorded() const { return recorded_; }
+  void clear() { entries_.clear(); recorded_ = false; }
 
  private:
+  friend class SparseJacobian;
+  struct Entry {
+    int row, col, pos;
+  };
+  std::vector<Entry> entries_;
+  bool recorded_ = false;
+};
+
+/// Jacobian values laid out by a SparsityPattern; add() accumulates. With a trace, the positions
+/// are recorded on the first assembly and replayed (checked entry by entry) on the next ones; call
+/// finish() once the assembly is complete.
+class SparseJacobian {
+ public:
+  SparseJacobian(const SparsityPattern& p, double* data, JacobianTrace* trace = nullptr)
+      : p_(p), data_(data), trace_(trace), replay_(trace && trace->recorded()) {
+    if (trace_ && !replay_) trace_->entries_.clear();
+  }
+  /// Adds v to entry (row, col); the entry must be in the pattern (throws otherwise).
+  void add(int row, int col, double v) {
+    if (replay_ && cursor_ < trace_->entries_.size()) {
+      const JacobianTrace::Entry& e = trace_->entries_[cursor_];
+      if (e.row == row && e.col == col) {
+        data_[e.pos] += v;
+        ++cursor_;
+        return;
+      }
+    }
+    add_slow(row, col, v);
+  }
+  /// Ends the assembly: keeps a fresh recording, or drops a trace the assembly did not follow.
+  void finish();
+
+ private:
+  void add_slow(int row, int col, double v);
   const SparsityPattern& p_;
   double* data_;
+  JacobianTrace* trace_;
+  bool replay_;
+  bool diverged_ = false;
+  size_t cursor_ = 0;
 };
 
 /// A DAE system: residual F(t, y, y'), its Jacobian dF/dy + cj dF/dy', and root functions.
