@@ -1,0 +1,58 @@
+// Pack design and order statistics (issue 5 building blocks).
+#include <catch2/catch.hpp>
+
+#include "packlife/core/error.hpp"
+#include "packlife/models/esoh.hpp"
+#include "packlife/models/pack.hpp"
+
+using namespace packlife;
+
+TEST_CASE("pack design: a 400 V class pack of the requested energy", "[pack]") {
+  for (const char* chem : {"nmc811", "lfp"}) {
+    for (double kWh : {75.0, 100.0, 150.0}) {
+      const PackDesign d = design_pack(chem, kWh);
+      INFO(chem << " " << kWh << " kWh: " << d.series << "s" << d.parallel << "p, " << d.cell_capacity_Ah << " Ah");
+      CHECK(d.max_V() > 380.0);
+      CHECK(d.max_V() < 420.0);
+      CHECK(d.nominal_V() > 320.0);
+      CHECK(d.nominal_V() < 400.0);
+      CHECK(d.energy_kWh() == Approx(kWh).epsilon(1e-9));
+      CHECK(d.cell_capacity_Ah <= 160.0 + 1e-9);
+      CHECK(d.cell_capacity_Ah > 40.0);
+      // The scaled cell's own electrode balance has the design capacity: capacity is linear in area.
+      const ParameterSet cell = scaled_cell(load_parameter_set(d.parameter_set), d.area_scale);
+      CHECK(electrode_balance(cell, 298.15).capacity_Ah == Approx(d.cell_capacity_Ah).epsilon(1e-6));
+      CHECK(cell.identity().find("cell.electrode_width_m") != std::string::npos);
+    }
+  }
+  const PackDesign n = design_pack("nmc811", 75), l = design_pack("lfp", 75);
+  CHECK(n.series == 96);   // 96 x 4.2 V = 403 V
+  CHECK(l.series == 112);  // 112 x 3.6 V = 403 V
+  CHECK(n.cell_nominal_V > 3.55);
+  CHECK(n.cell_nominal_V < 3.8);
+  CHECK(l.cell_nominal_V > 3.15);
+  CHECK(l.cell_nominal_V < 3.35);
+  CHECK(design_pack("nmc811", 150).parallel > design_pack("nmc811", 75).parallel);
+  REQUIRE_THROWS_WITH(design_pack("nca", 75), Catch::Contains("pack.chemistry") && Catch::Contains("nmc811"));
+  REQUIRE_THROWS_WITH(design_pack("lfp", 5), Catch::Contains("pack.energy_kWh"));
+  REQUIRE_THROWS_AS(scaled_cell(load_parameter_set("okane2022"), -1.0), Error);
+}
+
+TEST_CASE("order statistics: inverse normal CDF and the weakest of n", "[pack]") {
+  CHECK(inverse_normal_cdf(0.5) == Approx(0.0).margin(1e-12));
+  CHECK(inverse_normal_cdf(0.975) == Approx(1.959963984540054).epsilon(1e-10));
+  CHECK(inverse_normal_cdf(0.025) == Approx(-1.959963984540054).epsilon(1e-10));
+  CHECK(inverse_normal_cdf(1e-10) == Approx(-6.361340902404056).epsilon(1e-8));
+  CHECK(inverse_normal_cdf(0.8413447460685429) == Approx(1.0).epsilon(1e-10));
+  REQUIRE_THROWS_AS(inverse_normal_cdf(1.0), Error);
+  CHECK(expected_max_standard_normal(1) == 0.0);
+  // Exact values: E[max of 2] = 1/sqrt(pi); E[max of 100] = 2.50759 (tables of normal order statistics).
+  CHECK(expected_max_standard_normal(2) == Approx(0.5641896).epsilon(0.05));
+  CHECK(expected_max_standard_normal(100) == Approx(2.50759).epsilon(0.01));
+  double prev = 0;
+  for (int n : {2, 5, 10, 96, 192, 1000}) {
+    const double z = expected_max_standard_normal(n);
+    CHECK(z > prev);
+    prev = z;
+  }
+}
