@@ -882,7 +882,8 @@ class SingleParticleModel final : public CellModel {
     return Q_W / (heat_capacity_ * area_ * p_.stack_thickness_m()) - cooling_rate() * (T - o_.ambient_K);
   }
 
-  /// Solves the voltage or power control equation for I by safeguarded Newton iterations.
+  // ---------------------------------------------------------------- voltage and power control
+
   /// Terminal inputs z0 (taken at the current z0[3]) moved to the current I: the surface
   /// concentrations shift linearly with I through the flux condition, the rest stays.
   std::array<double, kTerminalInputs> at_current(const std::array<double, kTerminalInputs>& z0, double I) const {
