@@ -46,6 +46,7 @@ TEST_CASE("order statistics: inverse normal CDF and the weakest of n", "[pack]")
   CHECK(inverse_normal_cdf(0.8413447460685429) == Approx(1.0).epsilon(1e-10));
   REQUIRE_THROWS_AS(inverse_normal_cdf(1.0), Error);
   CHECK(expected_max_standard_normal(1) == 0.0);
+  REQUIRE_THROWS_AS(expected_max_standard_normal(0), Error);
   // Exact values: E[max of 2] = 1/sqrt(pi); E[max of 100] = 2.50759 (tables of normal order statistics).
   CHECK(expected_max_standard_normal(2) == Approx(0.5641896).epsilon(0.05));
   CHECK(expected_max_standard_normal(100) == Approx(2.50759).epsilon(0.01));

@@ -1,6 +1,8 @@
 // Drive cycles, the road-load model and climate normals (issue 5 building blocks).
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 
@@ -87,6 +89,8 @@ TEST_CASE("drive cycle files: errors name the file, line and column", "[vehicle]
   const auto empty = write_file(d, "empty.csv", "# nothing\n\n");
   REQUIRE_THROWS_WITH(CsvTable::read(empty), Catch::Contains("empty.csv") && Catch::Contains("no header"));
   REQUIRE_THROWS_WITH(CsvTable::read(d + "/absent.csv"), Catch::Contains("absent.csv") && Catch::Contains("cannot open"));
+  const auto stuck = write_file(d, "stuck.csv", "time_s,speed_kmh\n0,0\n0,1\n");
+  REQUIRE_THROWS_WITH(load_drive_cycle(stuck), Catch::Contains("stuck.csv:3") && Catch::Contains("increase"));
   // A valid custom cycle at 2 s steps.
   const auto ok = write_file(d, "ok.csv", "time_s,speed_kmh\n0,0\n2,36\n4,36\n6,0\n");
   const DriveCycle c = load_drive_cycle(ok);
@@ -119,4 +123,19 @@ TEST_CASE("climate normals: cities, seasons and the daily swing", "[climate]") {
   CHECK(k.annual_mean_C() == Approx(25.0));
   REQUIRE_THROWS_WITH(Climate::city("Atlantis"), Catch::Contains("Atlantis") && Catch::Contains("harbin"));
   REQUIRE_THROWS_AS(Climate::constant(120.0), InputError);
+}
+
+TEST_CASE("climate data file errors name the file, line and column", "[climate][errors]") {
+  const std::string d = test::temp_dir("climate_data");
+  std::filesystem::create_directories(d + "/climate");
+  const std::string header = "city,jan_C,feb_C,mar_C,apr_C,may_C,jun_C,jul_C,aug_C,sep_C,oct_C,nov_C,dec_C,diurnal_range_C\n";
+  write_file(d + "/climate", "china_cities.csv",
+             header + "hot,1,2,3,4,5,6,7,8,9,10,11,12,55\ntypo,1,2,x,4,5,6,7,8,9,10,11,12,5\n");
+  const char* old = std::getenv("PACKLIFE_DATA_DIR");
+  const std::string saved = old ? old : "";
+  setenv("PACKLIFE_DATA_DIR", d.c_str(), 1);
+  CHECK_THROWS_WITH(Climate::city("hot"), Catch::Contains("china_cities.csv:2") && Catch::Contains("diurnal_range_C"));
+  CHECK_THROWS_WITH(Climate::city("typo"), Catch::Contains("china_cities.csv:3:4") && Catch::Contains("mar_C"));
+  if (old) setenv("PACKLIFE_DATA_DIR", saved.c_str(), 1); else unsetenv("PACKLIFE_DATA_DIR");
+  CHECK(Climate::city("harbin").monthly_mean_C(0) < -10.0);  // the shipped data again
 }

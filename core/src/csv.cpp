@@ -1,5 +1,6 @@
 #include "packlife/core/csv.hpp"
 
+#include <cmath>
 #include <fstream>
 
 #include "packlife/core/error.hpp"
@@ -24,6 +25,18 @@ std::vector<std::string> split(const std::string& line) {
   }
 }
 }  // namespace
+
+std::optional<double> parse_number(const std::string& s) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (used != s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
 
 CsvTable CsvTable::read(const std::string& path) {
   std::ifstream in(path);
@@ -59,16 +72,9 @@ int CsvTable::column(const std::string& name) const {
 
 double CsvTable::number(size_t row, int col) const {
   const std::string& s = rows_[row][col];
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (s.empty() || used != s.size())
-    throw InputError(path_, lines_[row], col + 1, columns_[col], fmt::format("'{}' is not a number", s));
-  return v;
+  const auto v = parse_number(s);
+  if (!v) throw InputError(path_, lines_[row], col + 1, columns_[col], fmt::format("'{}' is not a number", s));
+  return *v;
 }
 
 }  // namespace packlife

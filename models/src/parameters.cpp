@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "packlife/core/build_info.hpp"
+#include "packlife/core/csv.hpp"
 #include "packlife/core/yaml_source.hpp"
 
 namespace packlife {
@@ -350,14 +351,9 @@ void apply_parameter_override(ParameterSet& p, const std::string& assignment) {
   } else if (spec->kind == Kind::Function) {
     throw fail(fmt::format("'{}' is a function of state; give it in a parameter file", key));
   } else {
-    double v = 0;
-    size_t used = 0;
-    try {
-      v = std::stod(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != text.size() || !std::isfinite(v)) throw fail(fmt::format("'{}' is not a number (unit {})", text, spec->unit));
+    const auto parsed = parse_number(text);
+    if (!parsed) throw fail(fmt::format("'{}' is not a number (unit {})", text, spec->unit));
+    const double v = *parsed;
     if (v < spec->min || v > spec->max)
       throw fail(fmt::format("value {} outside the admissible range [{}, {}] {}", v, spec->min, spec->max, spec->unit));
   }

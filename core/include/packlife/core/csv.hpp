@@ -3,10 +3,14 @@
 /// Comma-separated tables with a header row, as the datasets ship them (drive cycles, climate
 /// normals, lab data): '#' starts a comment, blank lines are skipped, every row has the header's
 /// number of fields. Errors are InputErrors naming the file, line and column.
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace packlife {
+
+/// The whole of `s` as a finite number, or nothing (empty text, trailing characters, inf, nan).
+std::optional<double> parse_number(const std::string& s);
 
 class CsvTable {
  public:
