@@ -73,7 +73,7 @@ int run_simulate(const SimulateArgs& a) {
   exp.cycles = a.cycles;
   const ParameterSet params = [&] {
     ParameterSet p = load_parameter_set(a.params);
-    for (const auto& kv : a.set) apply_parameter_override(p, kv);
+    apply_parameter_overrides(p, a.set);
     return p;
   }();
   mo.ageing = parse_ageing(a.ageing, params);

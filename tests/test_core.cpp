@@ -4,6 +4,7 @@
 #include <tuple>
 #include <vector>
 
+#include "packlife/core/csv.hpp"
 #include "packlife/core/dae.hpp"
 #include "packlife/core/error.hpp"
 #include "packlife/core/yaml_source.hpp"
@@ -184,6 +185,18 @@ TEST_CASE("Jacobian position trace replays, detects a changed order and re-recor
   SparseJacobian J(p, v.data(), &trace);
   J.add(0, 0, 1.0);
   REQUIRE_THROWS_AS(J.add(1, 2, 1.0), Error);
+}
+
+TEST_CASE("numbers are parsed whole, blanks around allowed", "[core]") {
+  CHECK(parse_number("1.5") == 1.5);
+  CHECK(parse_number(" -2e-3\t") == -2e-3);
+  CHECK_FALSE(parse_number("").has_value());
+  CHECK_FALSE(parse_number("  ").has_value());
+  CHECK_FALSE(parse_number("1.5x").has_value());
+  CHECK_FALSE(parse_number("1 2").has_value());
+  CHECK_FALSE(parse_number("inf").has_value());
+  CHECK_FALSE(parse_number("nan").has_value());
+  CHECK_FALSE(parse_number("1e999").has_value());
 }
 
 TEST_CASE("YAML sources report file, line and key", "[core][errors]") {

@@ -23,6 +23,8 @@ TEST_CASE("pack design: a 400 V class pack of the requested energy", "[pack]") {
       const ParameterSet cell = scaled_cell(load_parameter_set(d.parameter_set), d.area_scale);
       CHECK(electrode_balance(cell, 298.15).capacity_Ah == Approx(d.cell_capacity_Ah).epsilon(1e-6));
       CHECK(cell.identity().find("cell.electrode_width_m") != std::string::npos);
+      for (const auto& r : cell.records)
+        if (r.key == "cell.volume_m3") CHECK(r.source.find("pack design") == 0);
     }
   }
   const PackDesign n = design_pack("nmc811", 75), l = design_pack("lfp", 75);

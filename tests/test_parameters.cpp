@@ -111,6 +111,28 @@ TEST_CASE("a parameter override changes one value, is recorded and re-checked", 
   CHECK(p.separator.porosity == before.separator.porosity);
 }
 
+TEST_CASE("several overrides at once: one re-read, a named source, the culprit named", "[parameters][override]") {
+  ParameterSet p = load_parameter_set("okane2022");
+  const double w = p.cell.electrode_width_m;
+  apply_parameter_overrides(p, {"cell.electrode_width_m=3.16", "cell.nominal_capacity_Ah=10"}, "pack design (test)");
+  CHECK(p.cell.electrode_width_m == 3.16);
+  CHECK(p.cell.nominal_capacity_Ah == 10.0);
+  CHECK(p.overrides.size() == 2);
+  for (const auto& r : p.records)
+    if (r.key == "cell.electrode_width_m") CHECK(r.source == "pack design (test)");
+  CHECK(p.references.count("pack design (test)") == 1);
+  CHECK(p.references.count("command-line") == 0);
+  // A cross-check failure names the assignment that caused it and the source, not --set.
+  const ParameterSet before = p;
+  CHECK_THROWS_WITH(apply_parameter_overrides(p, {"cell.volume_m3=3e-5", "cell.lower_voltage_cutoff_V=4.3"}, "pack design (test)"),
+                    Catch::Contains("pack design (test): 'cell.lower_voltage_cutoff_V=4.3'") && !Catch::Contains("--set"));
+  CHECK_THROWS_WITH(apply_parameter_overrides(p, {"cell.volume_m3=x"}), Catch::Contains("--set 'cell.volume_m3=x'"));
+  CHECK(p.identity() == before.identity());
+  apply_parameter_overrides(p, {});  // nothing to do
+  CHECK(p.identity() == before.identity());
+  CHECK(w != p.cell.electrode_width_m);
+}
+
 TEST_CASE("unknown parameter set names the known ones", "[parameters][errors]") {
   REQUIRE_THROWS_AS(load_parameter_set("nosuchcell"), InputError);
   REQUIRE_THROWS_WITH(load_parameter_set("nosuchcell"), Catch::Contains("chen2020"));

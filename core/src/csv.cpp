@@ -34,7 +34,7 @@ std::optional<double> parse_number(const std::string& s) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
-  if (used != s.size() || !std::isfinite(v)) return std::nullopt;
+  if (s.find_first_not_of(" \t\r", used) != std::string::npos || !std::isfinite(v)) return std::nullopt;
   return v;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "packlife/core/csv.hpp"
 #include "packlife/core/error.hpp"
 
 
@@ -177,17 +178,9 @@ std::shared_ptr<const TableFunction> TableFunction::load(const std::string& path
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const auto comma = line.find(',');
     if (comma == std::string::npos) throw InputError(path, n, 0, "", "expected two comma-separated numbers 'x,y'");
-    double a = 0, b = 0;
-    try {
-      size_t ia = 0, ib = 0;
-      const std::string sa = line.substr(0, comma), sb = line.substr(comma + 1);
-      a = std::stod(sa, &ia);
-      b = std::stod(sb, &ib);
-      if (sa.find_first_not_of(" \t\r", ia) != std::string::npos || sb.find_first_not_of(" \t\r", ib) != std::string::npos)
-        throw std::invalid_argument("trailing text");
-    } catch (const std::exception&) {
-      throw InputError(path, n, 0, "", fmt::format("'{}' is not two numbers 'x,y'", line));
-    }
+    const auto pa = parse_number(line.substr(0, comma)), pb = parse_number(line.substr(comma + 1));
+    if (!pa || !pb) throw InputError(path, n, 0, "", fmt::format("'{}' is not two numbers 'x,y'", line));
+    const double a = *pa, b = *pb;
     if (!x.empty() && !(a > x.back()))
       throw InputError(path, n, 0, "", fmt::format("x = {} does not increase (previous {})", a, x.back()));
     x.push_back(a);

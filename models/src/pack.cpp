@@ -24,11 +24,13 @@ ParameterSet scaled_cell(const ParameterSet& p, double area_scale) {
   if (!(area_scale > 0 && std::isfinite(area_scale)))
     throw Error("electrode area scale {} must be positive", area_scale);
   ParameterSet s = p;
-  auto set = [&](const char* key, double v) { apply_parameter_override(s, fmt::format("{}={:.17g}", key, v)); };
+  std::vector<std::string> a;
+  auto set = [&](const char* key, double v) { a.push_back(fmt::format("{}={:.17g}", key, v)); };
   set("cell.electrode_width_m", p.cell.electrode_width_m * area_scale);
   set("cell.nominal_capacity_Ah", p.cell.nominal_capacity_Ah * area_scale);
   set("cell.cooling_area_m2", p.cell.cooling_area_m2 * area_scale);
   set("cell.volume_m3", p.cell.volume_m3 * area_scale);
+  apply_parameter_overrides(s, a, fmt::format("pack design (electrode area x {:.6g})", area_scale));
   return s;
 }
 

@@ -335,43 +335,57 @@ std::string ParameterSet::identity() const {
   return s;
 }
 
-void apply_parameter_override(ParameterSet& p, const std::string& assignment) {
-  const auto eq = assignment.find('=');
-  auto fail = [&](const std::string& why) { return InputError(fmt::format("--set '{}': {}", assignment, why)); };
-  if (eq == std::string::npos || eq == 0 || eq + 1 == assignment.size())
-    throw fail("expected KEY=VALUE, e.g. ageing.positive.lam_rate_s=2.8e-10");
-  const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-  const Spec* spec = nullptr;
-  for (const auto& s : schema())
-    if (key == s.key) spec = &s;
-  if (!spec) throw fail(fmt::format("unknown parameter '{}' (see docs/file-formats.md for the list)", key));
-  ParameterRecord rec{key, spec->unit, "command-line", text};
-  if (spec->kind == Kind::Text) {
-    rec.is_text = true;
-  } else if (spec->kind == Kind::Function) {
-    throw fail(fmt::format("'{}' is a function of state; give it in a parameter file", key));
-  } else {
-    const auto parsed = parse_number(text);
-    if (!parsed) throw fail(fmt::format("'{}' is not a number (unit {})", text, spec->unit));
-    const double v = *parsed;
-    if (v < spec->min || v > spec->max)
-      throw fail(fmt::format("value {} outside the admissible range [{}, {}] {}", v, spec->min, spec->max, spec->unit));
-  }
-  // Re-read the set with the new record so every check of a parameter file applies to the result.
+void apply_parameter_overrides(ParameterSet& p, const std::vector<std::string>& assignments, const std::string& source) {
+  const bool cli = source == "command-line";
+  auto fail = [&](const std::string& assignment, const std::string& why) {
+    return InputError(cli ? fmt::format("--set '{}': {}", assignment, why) : fmt::format("{}: '{}': {}", source, assignment, why));
+  };
+  // Validate each assignment on its own, then re-read the set once with all the new records, so every
+  // check of a parameter file (ranges and cross-checks) applies to the result.
   ParameterSet q = p;
-  bool replaced = false;
-  for (auto& r : q.records)
-    if (r.key == key) r = rec, replaced = true;
-  if (!replaced) q.records.push_back(rec);
-  q.references["command-line"] = "value set on the command line with --set";
+  for (const std::string& assignment : assignments) {
+    const auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == assignment.size())
+      throw fail(assignment, "expected KEY=VALUE, e.g. ageing.positive.lam_rate_s=2.8e-10");
+    const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+    const Spec* spec = nullptr;
+    for (const auto& sp : schema())
+      if (key == sp.key) spec = &sp;
+    if (!spec) throw fail(assignment, fmt::format("unknown parameter '{}' (see docs/file-formats.md for the list)", key));
+    ParameterRecord rec{key, spec->unit, source, text};
+    if (spec->kind == Kind::Text) {
+      rec.is_text = true;
+    } else if (spec->kind == Kind::Function) {
+      throw fail(assignment, fmt::format("'{}' is a function of state; give it in a parameter file", key));
+    } else {
+      const auto parsed = parse_number(text);
+      if (!parsed) throw fail(assignment, fmt::format("'{}' is not a number (unit {})", text, spec->unit));
+      if (*parsed < spec->min || *parsed > spec->max)
+        throw fail(assignment, fmt::format("value {} outside the admissible range [{}, {}] {}", *parsed, spec->min,
+                                           spec->max, spec->unit));
+    }
+    bool replaced = false;
+    for (auto& r : q.records)
+      if (r.key == key) r = rec, replaced = true;
+    if (!replaced) q.records.push_back(rec);
+  }
+  if (assignments.empty()) return;
+  q.references[source] = cli ? "value set on the command line with --set" : source;
   try {
     ParameterSet r = parse_parameter_set(q.to_yaml(), p.origin);
     r.overrides = p.overrides;
-    r.overrides.push_back(assignment);
+    r.overrides.insert(r.overrides.end(), assignments.begin(), assignments.end());
     p = std::move(r);
   } catch (const InputError& e) {  // a cross-check of the file format (located in the re-read text: drop that)
-    throw fail(e.key().empty() ? e.detail() : fmt::format("'{}': {}", e.key(), e.detail()));
+    std::string culprit = fmt::format("{}", fmt::join(assignments, " "));
+    for (const std::string& a : assignments)
+      if (!e.key().empty() && a.rfind(e.key() + "=", 0) == 0) culprit = a;
+    throw fail(culprit, e.key().empty() ? e.detail() : fmt::format("'{}': {}", e.key(), e.detail()));
   }
+}
+
+void apply_parameter_override(ParameterSet& p, const std::string& assignment) {
+  apply_parameter_overrides(p, {assignment});
 }
 
 double ParameterSet::stack_thickness_m() const {

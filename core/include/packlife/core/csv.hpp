@@ -9,7 +9,8 @@
 
 namespace packlife {
 
-/// The whole of `s` as a finite number, or nothing (empty text, trailing characters, inf, nan).
+/// The whole of `s` (surrounding blanks allowed) as a finite number, or nothing (empty text, other
+/// characters, inf, nan).
 std::optional<double> parse_number(const std::string& s);
 
 class CsvTable {

@@ -155,6 +155,10 @@ ParameterSet parse_parameter_set(const std::string& yaml_text, const std::string
 /// with the file's checks (range, cross-checks); the record's source becomes "command-line".
 /// Errors name the assignment and say what was expected.
 void apply_parameter_override(ParameterSet& p, const std::string& assignment);
+/// Several assignments at once (one re-read of the set); `source` names where they come from in the
+/// records and messages ("command-line" for --set, or e.g. the pack design that scales a cell).
+void apply_parameter_overrides(ParameterSet& p, const std::vector<std::string>& assignments,
+                               const std::string& source = "command-line");
 /// Names of the sets shipped in the data folder.
 std::vector<std::string> builtin_parameter_sets();
 /// Data folder: $PACKLIFE_DATA_DIR if set, else the source tree's datasets/.
