@@ -32,6 +32,16 @@ TEST_CASE("WLTC class 3b matches the regulation's published figures", "[vehicle]
   CHECK(c.speed_m_s.back() == 0.0);
 }
 
+TEST_CASE("CLTC-P matches the standard's distance and top speed", "[vehicle]") {
+  const DriveCycle c = load_drive_cycle("cltc-p");
+  CHECK(c.distance_m() / 1000.0 == Approx(14.48).margin(0.005));  // GB/T 38146.1-2019: 14.48 km
+  CHECK(c.max_speed_m_s() * 3.6 == Approx(114.0).margin(1e-9));
+  // The transcription is 35 s of standstill longer than the standard's 1800 s (datasets/README.md).
+  CHECK(c.duration_s() == Approx(1835.0));
+  CHECK(c.speed_m_s.front() == 0.0);
+  CHECK(c.speed_m_s.back() == 0.0);
+}
+
 TEST_CASE("road load: default SUV uses about 16.8 kWh/100 km and energy adds up", "[vehicle]") {
   const DriveCycle c = load_drive_cycle("wltc-class3b");
   const VehicleParameters v;

@@ -17,7 +17,7 @@ struct ShippedCycle {
   const char* name;
   const char* file;
 };
-const ShippedCycle kCycles[] = {{"wltc-class3b", "drive_cycles/wltc_class3b.csv"}};
+const ShippedCycle kCycles[] = {{"wltc-class3b", "drive_cycles/wltc_class3b.csv"}, {"cltc-p", "drive_cycles/cltc_p.csv"}};
 }  // namespace
 
 double DriveCycle::distance_m() const {
