@@ -161,7 +161,7 @@ TEST_CASE("a step that fails twice stops the run and keeps what came before", "[
   Experiment hard = parse_experiment("Discharge at 1C until 2.5 V");
   SimulationOptions so;
   so.max_internal_steps = 30;  // enough for a rest, too few for a full discharge even at tight tolerances
-  const Solution s = simulate(*m, {{rest, 298.15}, {hard, 298.15}}, so);
+  const Solution s = simulate(*m, {{rest, 298.15, {}}, {hard, 298.15, {}}}, so);
   REQUIRE(s.cycles.size() == 2);
   CHECK_THAT(s.stopped, Catch::Contains("cycle 3") && Catch::Contains("Discharge at 1C until 2.5 V") &&
                             Catch::Contains("V = ") && Catch::Contains("ten times tighter"));
@@ -193,7 +193,7 @@ TEST_CASE("a step an aged cell cannot start stops the run; a check-up it cannot 
   Experiment rest = parse_experiment("Rest for 1 minute");
   Experiment hold = parse_experiment("Hold at 0.5 V until C/50");
   CHECK_THROWS_AS(simulate(*m, hold, SimulationOptions{}), InputError);
-  const Solution s = simulate(*m, {{rest, 298.15}, {hold, 298.15}}, SimulationOptions{});
+  const Solution s = simulate(*m, {{rest, 298.15, {}}, {hold, 298.15, {}}}, SimulationOptions{});
   REQUIRE(s.cycles.size() == 1);
   CHECK_THAT(s.stopped, Catch::Contains("cycle 2") && Catch::Contains("cannot start") && Catch::Contains("SOC = "));
   // The published okane2022 LAM constants empty the positive electrode within days (docs/models.md):

@@ -102,6 +102,14 @@ struct CycleOutcome {
   double throughput_Ah = 0;  ///< |charge| moved
   double energy_Wh = 0;      ///< |energy| moved (Simpson's rule on every accepted integrator step)
   double start_s = 0, end_s = 0;
+  double soc_min = 1e300, soc_max = -1e300, temperature_max_K = 0;
+  double temperature_Ks = 0;  ///< time integral of the temperature (trapezoid on accepted steps)
+  double temperature_mean_K() const { return end_s > start_s ? temperature_Ks / (end_s - start_s) : temperature_max_K; }
+  void observe(const CellOutputs& o) {
+    soc_min = std::min(soc_min, o.soc);
+    soc_max = std::max(soc_max, o.soc);
+    temperature_max_K = std::max(temperature_max_K, o.temperature_K);
+  }
 };
 
 /// Runs experiment cycles one after the other on one model: owns the state, the time and the
@@ -124,13 +132,19 @@ class Runner {
   double t = 0;
   long long step_counter = 0;
   bool first_cycle = true;  ///< steps that cannot start are bad input only in the run's first cycle
+  StepAmbient ambient_at;   ///< the current segment's step temperatures (empty: fixed ambient)
 
   /// Runs one pass of the experiment's steps as cycle `cycle` (0-based), recording steps, samples
   /// (when kept) and warnings into `out`.
   CycleOutcome run_cycle(const Experiment& exp, int cycle, Solution& out) {
     CycleOutcome c;
     c.start_s = t;
-    for (size_t k = 0; k < exp.steps.size(); ++k, ++step_counter) run_step(exp.steps[k], k, cycle, c, out);
+    cur_ = &c;
+    for (size_t k = 0; k < exp.steps.size(); ++k, ++step_counter) {
+      if (ambient_at) m_.set_ambient(ambient_at(k, t));
+      run_step(exp.steps[k], k, cycle, c, out);
+    }
+    cur_ = nullptr;
     c.end_s = t;
     return c;
   }
@@ -194,6 +208,7 @@ class Runner {
     }
     // A step whose end condition already holds is skipped, as a cycler does.
     const CellOutputs o0 = m_.outputs(y.data());
+    c.observe(o0);
     std::string met;
     for (const Event& e : plan.events)
       if (already_met(e, m_.event_quantity(e, o0))) { met = e.reason; break; }
@@ -209,6 +224,7 @@ class Runner {
     }
     const double q0 = y[n_ - 2], t0 = t;
     const std::vector<double> y0 = y, yp0 = yp_;
+    const CycleOutcome c0 = c;  // cycle statistics before the step (restored if the step is retried)
     const size_t samples0 = out.time_s.size();
     double energy_Wh = 0;
     try {
@@ -218,6 +234,7 @@ class Runner {
       y = y0;
       yp_ = yp0;
       t = t0;
+      c = c0;
       truncate(out, samples0);
       if (!tight_) {
         DaeOptions d;
@@ -268,6 +285,13 @@ class Runner {
     m_.observables(y.data(), yp_.data(), va.data(), ra.data());
     auto power = [&](const CellOutputs& o) { return std::abs(o.current_A * o.voltage_V); };
     double pa = power(o0), energy_J = 0;
+    double Ta = o0.temperature_K;
+    auto track = [&](double t0, double t1, const CellOutputs& o) {
+      if (!cur_) return;
+      cur_->observe(o);
+      cur_->temperature_Ks += 0.5 * (Ta + o.temperature_K) * (t1 - t0);
+      Ta = o.temperature_K;
+    };
     for (;;) {
       DaeIntegrator::Status st;
       try {
@@ -285,9 +309,11 @@ class Runner {
           }
         hermite(ta, va, ra, tn, vn, rn, 0.5 * (ta + tn), vi);
         const double pm = power(m_.outputs_from_observables(vi.data()));
-        const double pn = power(m_.outputs_from_observables(vn.data()));
+        const CellOutputs on = m_.outputs_from_observables(vn.data());
+        const double pn = power(on);
         energy_J += (tn - ta) * (pa + 4 * pm + pn) / 6.0;
         pa = pn;
+        track(ta, tn, on);
         va.swap(vn);
         ra.swap(rn);
       } else {
@@ -298,9 +324,11 @@ class Runner {
           }
         integ.interpolate(0.5 * (ta + tn), ybuf_.data());
         const double pm = power(m_.outputs(ybuf_.data()));
-        const double pn = power(m_.outputs(integ.y()));
+        const CellOutputs on = m_.outputs(integ.y());
+        const double pn = power(on);
         energy_J += (tn - ta) * (pa + 4 * pm + pn) / 6.0;
         pa = pn;
+        track(ta, tn, on);
       }
       ta = tn;
       if (st == DaeIntegrator::Status::Step) continue;
@@ -332,6 +360,7 @@ class Runner {
   int n_;
   std::vector<double> yp_, ybuf_;
   std::unique_ptr<DaeIntegrator> integ_, tight_;
+  CycleOutcome* cur_ = nullptr;  ///< the cycle being run (statistics of its accepted steps)
 };
 
 /// Appends b's samples, steps and counters to a.
@@ -378,6 +407,7 @@ class Driver {
     try {
       for (const Segment& seg : segments) {
         m_.set_ambient(seg.ambient_K);
+        r_.ambient_at = seg.ambient_at;
         if (o_.accelerate.enabled)
           accelerated(seg.experiment);
         else
@@ -421,11 +451,15 @@ class Driver {
   }
 
   /// Summary row for the state y at the end of `cycle` (1-based).
-  CycleSummary row(int cycle, double time, double capacity, const double* y, bool resolved) {
+  CycleSummary row(int cycle, double time, const CycleOutcome& c, const double* y, bool resolved) {
     CycleSummary cs;
     cs.cycle = cycle;
     cs.time_s = time;
-    cs.discharge_capacity_Ah = capacity;
+    cs.discharge_capacity_Ah = c.discharge_Ah;
+    cs.soc_min = c.soc_min;
+    cs.soc_max = c.soc_max;
+    cs.temperature_max_K = c.temperature_max_K;
+    cs.temperature_mean_K = c.temperature_mean_K();
     cs.ledger = m_.degradation(y);
     cs.lli_pct = 100.0 * cs.ledger.lithium_lost_mol() / li0_;
     cs.lam_ne_pct = 100.0 * (1.0 - cs.ledger.active_fraction_negative);
@@ -460,7 +494,7 @@ class Driver {
     const CycleOutcome c = r_.run_cycle(exp, cycles_done_, part);
     take(std::move(part));
     account(c);
-    sol_.cycles.push_back(row(cycles_done_, r_.t, c.discharge_Ah, r_.y.data(), true));
+    sol_.cycles.push_back(row(cycles_done_, r_.t, c, r_.y.data(), true));
     ++sol_.resolved_cycles;
     return c;
   }
@@ -576,14 +610,21 @@ class Driver {
         const double w = static_cast<double>(j) / (kk + 2);
         throughput_Ah_ += (1 - w) * last.throughput_Ah + w * c2.throughput_Ah;
         energy_Wh_ += (1 - w) * last.energy_Wh + w * c2.energy_Wh;
-        sol_.cycles.push_back(row(cycles_done_, tb + j * dt, (1 - w) * last.discharge_Ah + w * c2.discharge_Ah,
-                                  yj.data(), false));
+        CycleOutcome oj;
+        oj.discharge_Ah = (1 - w) * last.discharge_Ah + w * c2.discharge_Ah;
+        oj.soc_min = (1 - w) * last.soc_min + w * c2.soc_min;
+        oj.soc_max = (1 - w) * last.soc_max + w * c2.soc_max;
+        oj.temperature_max_K = (1 - w) * last.temperature_max_K + w * c2.temperature_max_K;
+        oj.start_s = 0;
+        oj.end_s = 1;
+        oj.temperature_Ks = (1 - w) * last.temperature_mean_K() + w * c2.temperature_mean_K();
+        sol_.cycles.push_back(row(cycles_done_, tb + j * dt, oj, yj.data(), false));
       }
       take(std::move(part));
       account(c1);
-      sol_.cycles.push_back(row(cycles_done_, t1, c1.discharge_Ah, y1.data(), true));
+      sol_.cycles.push_back(row(cycles_done_, t1, c1, y1.data(), true));
       account(c2);
-      sol_.cycles.push_back(row(cycles_done_, r_.t, c2.discharge_Ah, r_.y.data(), true));
+      sol_.cycles.push_back(row(cycles_done_, r_.t, c2, r_.y.data(), true));
       sol_.resolved_cycles += 2;
       y_prev = y1;
       t_prev = t1;
@@ -619,7 +660,7 @@ Solution simulate(CellModel& model, const std::vector<Segment>& segments, const 
 }
 
 Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptions& o, const WarningSink& warn) {
-  return simulate(model, std::vector<Segment>{{exp, model.options().ambient_K}}, o, warn);
+  return simulate(model, std::vector<Segment>{{exp, model.options().ambient_K, {}}}, o, warn);
 }
 
 ElectrodeBalance aged_balance(const CellModel& m, const double* y) {

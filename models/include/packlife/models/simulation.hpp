@@ -51,10 +51,17 @@ struct SimulationOptions {
   long max_internal_steps = 200000;     ///< integrator steps allowed within one experiment step
 };
 
-/// A stretch of identical cycles under fixed conditions (the unit cycle jumping works within).
+/// Temperature around the cell for step `step` (index in the cycle) starting at time `t_s` (run time) [K].
+using StepAmbient = std::function<double(size_t step, double t_s)>;
+
+/// A stretch of identical cycles (the unit cycle jumping works within). The ambient temperature is
+/// either fixed or, with `ambient_at`, set at the start of every step (a climate, a station room, a
+/// vehicle's thermal management): it may vary smoothly from cycle to cycle and cycles are still
+/// jumped, with the jump's error control measuring the effect of that drift.
 struct Segment {
   Experiment experiment;         ///< steps of one cycle and the number of cycles
   double ambient_K = 298.15;
+  StepAmbient ambient_at;        ///< optional; overrides ambient_K step by step
 };
 
 /// One executed (or skipped) experiment step.
@@ -81,6 +88,9 @@ struct CycleSummary {
   double charge_throughput_Ah = 0;  ///< |charge| moved since the start
   double energy_throughput_Wh = 0;  ///< |energy| moved since the start (trapezoid on the output samples)
   double equivalent_full_cycles = 0;  ///< charge throughput / (2 x nominal capacity)
+  /// Range of SOC and cell temperature over the cycle (at every accepted integrator step; jumped
+  /// cycles interpolate them like the capacity) and the time-mean temperature.
+  double soc_min = 0, soc_max = 0, temperature_mean_K = 0, temperature_max_K = 0;
 };
 
 struct Solution {
