@@ -6,10 +6,13 @@
 #include <cstdio>
 #include <iostream>
 
+#include <unistd.h>
+
 #include "bench.hpp"
 #include "packlife/core/atomic_file.hpp"
 #include "packlife/core/build_info.hpp"
 #include "packlife/core/error.hpp"
+#include "packlife/models/lifecycle.hpp"
 #include "packlife/models/output.hpp"
 
 namespace {
@@ -211,6 +214,98 @@ int run_simulate(const SimulateArgs& a) {
   return code;
 }
 
+struct LifecycleArgs {
+  std::string scenario;
+  std::vector<std::string> set;
+  std::string out;
+  bool json = false, quiet = false;
+};
+
+nlohmann::json lifecycle_json(const packlife::LifecycleResult& r, double wall_ms) {
+  using nlohmann::json;
+  json j;
+  j["first_life_years"] = r.first.years;
+  j["second_life_years"] = r.second.years;
+  j["fade_by_year"] = r.fade_by_year;
+  j["fade_12y"] = r.fade_12y ? json(*r.fade_12y) : json(nullptr);
+  json rec = json::object(), cont = json::object();
+  for (const auto& m : r.materials) {
+    rec[m.element] = m.recovered_kg;
+    cont[m.element] = m.contained_kg;
+  }
+  j["materials_recovered_kg"] = rec;
+  j["materials_contained_kg"] = cont;
+  j["throughput_MWh"] = {{"first_life", r.first.throughput_MWh}, {"second_life", r.second.throughput_MWh}};
+  j["equivalent_full_cycles"] = {{"first_life", r.first.equivalent_full_cycles},
+                                 {"second_life", r.second.equivalent_full_cycles}};
+  j["first_life_end"] = r.first.end_reason;
+  j["second_life_end"] = r.second.end_reason;
+  j["soh"] = {{"first_life_end", r.first.end_soh}, {"second_life_end", r.second.end_soh}};
+  j["pack"] = {{"chemistry", r.design.chemistry}, {"parameter_set", r.design.parameter_set},
+               {"series", r.design.series}, {"parallel", r.design.parallel},
+               {"cell_capacity_Ah", r.design.cell_capacity_Ah}, {"nominal_V", r.design.nominal_V()},
+               {"energy_kWh", r.design.energy_kWh()}, {"rated_capacity_Ah", r.rated_capacity_Ah},
+               {"weakest_block_deviation", r.weakest_block_deviation}};
+  json ev = json::array();
+  for (const auto& e : r.events)
+    ev.push_back({{"time_years", e.time_years}, {"event", e.event}, {"reason", e.reason}, {"pack_soh", e.pack_soh}});
+  j["events"] = ev;
+  j["cycles"] = r.cycles;
+  j["resolved_cycles"] = r.resolved_cycles;
+  j["warnings"] = r.warnings.size();
+  j["wall_ms"] = wall_ms;
+  return j;
+}
+
+int run_lifecycle_cmd(const LifecycleArgs& a) {
+  using namespace packlife;
+  const auto wall0 = std::chrono::steady_clock::now();
+  Scenario s = a.scenario.empty() ? Scenario{} : load_scenario(a.scenario);
+  apply_scenario_overrides(s, a.set);
+  check_scenario(s);
+  std::unique_ptr<AtomicFile> h5;
+  if (!a.out.empty()) h5 = std::make_unique<AtomicFile>(a.out);
+  const bool tty = isatty(fileno(stderr));
+  const LifecycleResult r = run_lifecycle(s, [&](const std::string& stage, double years) {
+    if (a.quiet || a.json) return;
+    if (tty) fmt::print(stderr, "\r  {} ... year {:.0f}   ", stage, years);
+  });
+  if (tty && !a.quiet && !a.json) fmt::print(stderr, "\r{:40}\r", "");
+  if (h5) {
+    write_lifecycle_hdf5(r, h5->temp_path());
+    h5->commit();
+  }
+  const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count();
+  if (a.json) {
+    std::cout << lifecycle_json(r, wall_ms).dump(2) << "\n";
+    return 0;
+  }
+  if (a.quiet) return 0;
+  const auto& d = r.design;
+  fmt::print("packlife lifecycle: {} pack {:.1f} kWh ({}s{}p of {:.1f} Ah {} cells, {:.0f} V), {} in {}\n",
+             d.chemistry, d.energy_kWh(), d.series, d.parallel, d.cell_capacity_Ah, d.parameter_set, d.nominal_V(),
+             s.usage_mode, s.climate_city);
+  fmt::print("  weakest series block {:.2f} % below the median cell (spread cv {:g})\n", 100 * r.weakest_block_deviation,
+             s.pack_cell_spread_cv);
+  fmt::print("  first life:  {:6.2f} years, {:7.1f} MWh, {:6.0f} equivalent full cycles, SOH {:.3f} -> {:.3f}: {}\n",
+             r.first.years, r.first.throughput_MWh, r.first.equivalent_full_cycles, r.first.start_soh, r.first.end_soh,
+             r.first.end_reason);
+  fmt::print("  second life: {:6.2f} years, {:7.1f} MWh, {:6.0f} equivalent full cycles, SOH {:.3f} -> {:.3f} ({}): {}\n",
+             r.second.years, r.second.throughput_MWh, r.second.equivalent_full_cycles, r.second.start_soh,
+             r.second.end_soh, s.second_life_application, r.second.end_reason);
+  std::string fade;
+  for (size_t y = 0; y < r.fade_by_year.size(); ++y) fade += fmt::format(" {}:{:.1f}%", y + 1, 100 * r.fade_by_year[y]);
+  fmt::print("  capacity fade by first-life year:{}\n", fade);
+  fmt::print("  fade after 12 years: {}\n", r.fade_12y ? fmt::format("{:.1f} %", 100 * *r.fade_12y) : "(first life ended earlier)");
+  std::string mats;
+  for (const auto& m : r.materials)
+    if (m.contained_kg > 0) mats += fmt::format(" {} {:.1f}/{:.1f}", m.element, m.recovered_kg, m.contained_kg);
+  fmt::print("  recycling ({}), recovered/contained kg:{}\n", s.recycling_process, mats);
+  fmt::print("  {} cycles ({} resolved), {} warnings, {:.0f} ms\n", r.cycles, r.resolved_cycles, r.warnings.size(), wall_ms);
+  if (!a.out.empty()) fmt::print("  wrote {}\n", a.out);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -266,6 +361,16 @@ int main(int argc, char** argv) {
   sim->add_flag("--json", sa.json, "print a JSON summary instead of text")->capture_default_str();
   sim->add_flag("--quiet", sa.quiet, "print nothing but errors")->capture_default_str();
 
+  LifecycleArgs la;
+  auto* life = app.add_subcommand("lifecycle", "simulate one pack through first life, second life and recycling");
+  life->add_option("scenario", la.scenario, "scenario YAML file (default: the built-in defaults, "
+                                            "datasets/scenarios/default.yaml)");
+  life->add_option("--set", la.set, "override one scenario key, KEY=VALUE (repeatable), e.g. climate.city=harbin")
+      ->take_all()->allow_extra_args(false);
+  life->add_option("--out", la.out, "write the trajectory (weekly samples) and stage events as HDF5 to this file");
+  life->add_flag("--json", la.json, "print a JSON summary instead of text");
+  life->add_flag("--quiet", la.quiet, "print nothing but errors");
+
   int repeats = 21;
   bool bench_json = false;
   auto* bench = app.add_subcommand("bench", "time reference solves (median over repeats, one thread)");
@@ -287,6 +392,7 @@ int main(int argc, char** argv) {
       std::cout << (bench_json ? j.dump() : j.dump(2)) << "\n";
       return 0;
     }
+    if (*life) return run_lifecycle_cmd(la);
     return run_simulate(sa);  // also the default job when no subcommand is given
   } catch (const packlife::InputError& e) {
     fmt::print(stderr, "error: {}\n", e.what());

@@ -92,7 +92,7 @@ const std::vector<Entry>& entries() {
     v.push_back(number("retire.plated_lithium", "1", 1e-5, 0.5, &S::retire_plated_lithium,
                        "or when plated lithium (reversible and dead) passes this fraction of the cyclable lithium"));
     v.push_back(number("retire.knee_factor", "1", 1.5, 100, &S::retire_knee_factor,
-                       "or at a knee: fade over the last 6 months faster than this times the second life's mean"));
+                       "or at a knee: fade over the last 12 months faster than this times the lifetime mean (and > 1 %)"));
     v.push_back(number("retire.max_first_life_years", "year", 0.1, 40, &S::retire_max_first_life_years,
                        "longest first life simulated"));
     v.push_back(number("retire.max_second_life_years", "year", 0, 40, &S::retire_max_second_life_years,
@@ -101,6 +101,10 @@ const std::vector<Entry>& entries() {
                      "recovery route at the end of life"));
     v.push_back(number("simulation.accelerate_tol", "1", 1e-6, 1e-2, &S::simulation_accelerate_tol,
                        "cycle-jumping error allowed per jump (fractions of lithium and active material)"));
+    v.push_back(number("simulation.particle_cells", "1", 3, 200, &S::simulation_particle_cells,
+                       "finite volumes per particle radius"));
+    v.push_back(number("simulation.electrolyte_cells", "1", 2, 100, &S::simulation_electrolyte_cells,
+                       "finite volumes per electrolyte region (spme)"));
     v.push_back(text("simulation.model", {"spm", "spme"}, &S::simulation_model, "cell model"));
     return v;
   }();
@@ -199,12 +203,9 @@ void set_scenario_value(Scenario& s, const std::string& key, const std::string& 
                                  "datasets/scenarios/default.yaml)", closest_scenario_key(key)));
   const ScenarioKey& k = e->spec;
   if (e->num) {
-    double v;
-    try {
-      v = parse_number(value);
-    } catch (const Error&) {
-      throw InputError(file, line, column, key, fmt::format("expected a number [{}], got '{}'", k.unit, value));
-    }
+    const std::optional<double> parsed = parse_number(value);
+    if (!parsed) throw InputError(file, line, column, key, fmt::format("expected a number [{}], got '{}'", k.unit, value));
+    const double v = *parsed;
     if (!(v >= k.min && v <= k.max))
       throw InputError(file, line, column, key,
                        fmt::format("{} is out of range: expected {} to {} {}", value, format_number(k.min),

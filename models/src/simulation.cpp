@@ -397,6 +397,7 @@ class Driver {
       throughput_Ah_ = c.charge_throughput_Ah;
       energy_Wh_ = c.energy_throughput_Wh;
       li0_ = c.initial_lithium_mol;
+      mem_ = c.jump;
     } else {
       r_.y = m.initial_state(o.initial_soc, m.options().ambient_K);
       li0_ = m.particle_lithium_mol(r_.y.data());
@@ -408,10 +409,12 @@ class Driver {
       for (const Segment& seg : segments) {
         m_.set_ambient(seg.ambient_K);
         r_.ambient_at = seg.ambient_at;
-        if (o_.accelerate.enabled)
-          accelerated(seg.experiment);
-        else
+        if (o_.accelerate.enabled) {
+          accelerated(seg.experiment, signature(seg));
+        } else {
+          mem_.valid = false;
           for (int c = 0; c < seg.experiment.cycles; ++c) resolve(seg.experiment);
+        }
       }
     } catch (const RunStopped& e) {
       sol_.stopped = e.what();
@@ -430,6 +433,7 @@ class Driver {
     c.charge_throughput_Ah = throughput_Ah_;
     c.energy_throughput_Wh = energy_Wh_;
     c.initial_lithium_mol = li0_;
+    c.jump = mem_;
     return std::move(sol_);
   }
 
@@ -524,7 +528,14 @@ class Driver {
   /// then repeatedly extrapolate the end-of-cycle state k cycles ahead with the last per-cycle
   /// increment, resolve two cycles there, estimate the extrapolation's error from the change of the
   /// increment, correct the landing to second order (trapezoidal rule), and accept or retry shorter.
-  void accelerated(const Experiment& exp) {
+  /// What a jump memory must match: the cycle's steps and the kind of ambient.
+  static std::string signature(const Segment& seg) {
+    std::string s = seg.ambient_at ? "ambient: per step\n" : fmt::format("ambient: {:.17g} K\n", seg.ambient_K);
+    for (const auto& st : seg.experiment.steps) s += st.text + "\n";
+    return s;
+  }
+
+  void accelerated(const Experiment& exp, const std::string& sig) {
     const AccelerateOptions& a = o_.accelerate;
     const int N = exp.cycles;
     int done = 0;
@@ -537,8 +548,39 @@ class Driver {
       last = resolve(exp);
       ++done;
     };
-    for (int w = 0; w < std::max(2, a.warmup_cycles) && done < N; ++w) resolve_one();
     int k = 2;
+    if (mem_.valid && mem_.signature == sig && mem_.previous_state.size() == r_.y.size()) {
+      // Continuing the same cycle: the last per-cycle increment is known, no warm-up needed.
+      y_prev = mem_.previous_state;
+      t_prev = mem_.previous_time_s;
+      k = std::max(2, mem_.next_jump);
+      last.discharge_Ah = mem_.discharge_Ah;
+      last.throughput_Ah = mem_.throughput_Ah;
+      last.energy_Wh = mem_.energy_Wh;
+      last.soc_min = mem_.soc_min;
+      last.soc_max = mem_.soc_max;
+      last.temperature_max_K = mem_.temperature_max_K;
+      last.start_s = 0;
+      last.end_s = 1;
+      last.temperature_Ks = mem_.temperature_mean_K;
+    } else {
+      for (int w = 0; w < std::max(2, a.warmup_cycles) && done < N; ++w) resolve_one();
+    }
+    mem_.valid = false;  // until this segment ends normally
+    auto remember = [&]() {
+      mem_.valid = !y_prev.empty();
+      mem_.signature = sig;
+      mem_.previous_state = y_prev;
+      mem_.previous_time_s = t_prev;
+      mem_.next_jump = k;
+      mem_.discharge_Ah = last.discharge_Ah;
+      mem_.throughput_Ah = last.throughput_Ah;
+      mem_.energy_Wh = last.energy_Wh;
+      mem_.soc_min = last.soc_min;
+      mem_.soc_max = last.soc_max;
+      mem_.temperature_max_K = last.temperature_max_K;
+      mem_.temperature_mean_K = last.temperature_mean_K();
+    };
     while (done < N) {
       const int kk = std::min({k, N - done - 2, a.max_jump});
       if (kk < 2) {
@@ -632,6 +674,7 @@ class Driver {
       done += kk + 2;
       k = err > 0 ? static_cast<int>(kk * std::min(2.0, 0.9 * std::sqrt(a.tol / err))) : 2 * kk;
     }
+    remember();
   }
 
   CellModel& m_;
@@ -641,6 +684,7 @@ class Driver {
   Solution sol_;
   double li0_ = 0, throughput_Ah_ = 0, energy_Wh_ = 0;
   int cycles_done_ = 0, shown_ = 0, suppressed_ = 0;
+  Checkpoint::JumpMemory mem_;  ///< the last cycle's increment, carried to the next segment or run
 };
 
 }  // namespace

@@ -37,6 +37,19 @@ struct Checkpoint {
   long long steps_done = 0;
   double charge_throughput_Ah = 0, energy_throughput_Wh = 0;
   double initial_lithium_mol = 0;  ///< particle lithium at the very start (reference of lli_pct)
+  /// Cycle-jumping memory (in memory only; not written to checkpoint files): the state one cycle
+  /// before `state`, that cycle's figures and the next jump length, for the experiment named by
+  /// `signature`. A run continued with the same experiment and ambient jumps at once instead of
+  /// re-resolving warm-up cycles (the lifecycle's year-by-year runs).
+  struct JumpMemory {
+    bool valid = false;
+    std::string signature;
+    std::vector<double> previous_state;
+    double previous_time_s = 0;
+    int next_jump = 2;
+    double discharge_Ah = 0, throughput_Ah = 0, energy_Wh = 0, soc_min = 0, soc_max = 0;
+    double temperature_max_K = 0, temperature_mean_K = 0;
+  } jump;
 };
 
 struct SimulationOptions {
