@@ -218,7 +218,7 @@ struct LifecycleArgs {
   std::string scenario;
   std::vector<std::string> set;
   std::string out;
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, print_scenario = false;
 };
 
 nlohmann::json lifecycle_json(const packlife::LifecycleResult& r, double wall_ms) {
@@ -263,6 +263,10 @@ int run_lifecycle_cmd(const LifecycleArgs& a) {
   Scenario s = a.scenario.empty() ? Scenario{} : load_scenario(a.scenario);
   apply_scenario_overrides(s, a.set);
   check_scenario(s);
+  if (a.print_scenario) {
+    std::cout << scenario_yaml(s);
+    return 0;
+  }
   std::unique_ptr<AtomicFile> h5;
   if (!a.out.empty()) h5 = std::make_unique<AtomicFile>(a.out);
   const bool tty = isatty(fileno(stderr));
@@ -370,6 +374,8 @@ int main(int argc, char** argv) {
   life->add_option("--out", la.out, "write the trajectory (weekly samples) and stage events as HDF5 to this file");
   life->add_flag("--json", la.json, "print a JSON summary instead of text");
   life->add_flag("--quiet", la.quiet, "print nothing but errors");
+  life->add_flag("--print-scenario", la.print_scenario,
+                 "print the resolved scenario (every key, with overrides applied) as YAML and exit");
 
   int repeats = 21;
   bool bench_json = false;

@@ -161,10 +161,6 @@ class Lifecycle {
     // raises its resistance in proportion) and above it in ageing rate (docs/models.md, "Pack").
     delta_ = s.pack_cell_spread_cv / std::sqrt(static_cast<double>(d_.parallel)) *
              expected_max_standard_normal(d_.series);
-    if (delta_ >= 0.5)
-      throw InputError("", 0, 0, "pack.cell_spread_cv",
-                       fmt::format("{} makes the weakest block {:.0f} % smaller than the median: expected a "
-                                   "spread of a few percent", s.pack_cell_spread_cv, 100 * delta_));
     res_.weakest_block_deviation = delta_;
     const ParameterSet base = load_parameter_set(d_.parameter_set);
     median_.role = "median";
@@ -339,19 +335,34 @@ class Lifecycle {
             room(s_.station_temperature_C));
       d.period_days = std::max(d.period_days, n_car + 0.25);
     } else {
-      const double window = s_.usage_charge_to_soc - s_.usage_recharge_below_soc;
-      const int n = std::max(1, static_cast<int>(std::floor(window * pack_kWh / day_kWh)));
-      const std::vector<double> km = day_distances(n, rng);
-      for (int i = 0; i < n; ++i) add_day(d, km[i], cell_W, speed, i + 1 < n);
-      // Evening of the last day: DC fast charging takes its share of the energy from the low SOC up,
-      // then the home wallbox charges to the driver's target overnight; parked at ambient.
-      const double f = s_.usage_fast_charge_share;
-      if (f > 0)
-        d.add(fmt::format("Charge at {:.6f} A until {} SOC", s_.usage_fast_charge_c_rate * I_cell_1C, "@FAST"), managed());
-      d.add(fmt::format("Charge at {:.6f} W until {} SOC", s_.usage_home_charge_kW * 1000.0 / d_.cells(), "@TOP"),
-            managed());
-      d.add(fmt::format("Rest to fill {}", hours(24.0 * n)), outdoor(diurnal_offset_K()));
-      d.period_days = n;
+      // Owned: the driver recharges when the pack gets low. A DC fast-charging session runs from the
+      // low SOC to 80 % (where chargers taper), the home wallbox tops up to the target overnight;
+      // other sessions are home charging only. The cycle holds `a` DC and `b` home-only sessions,
+      // a + b <= 3, chosen so that the DC share of the charged energy is nearest usage.fast_charge_share.
+      const double low = s_.usage_recharge_below_soc, top = s_.usage_charge_to_soc;
+      const double dc_per_session = s_.usage_fast_charge_share > 0 ? (std::min(0.8, top) - low) / (top - low) : 0.0;
+      int a = 0, b = 1;
+      double best = 1e9;
+      for (int na = 0; na <= 3; ++na)
+        for (int nb = 0; na + nb <= 3; ++nb) {
+          if (na + nb == 0 || (s_.usage_fast_charge_share > 0 && na == 0) || (dc_per_session <= 0 && na > 0)) continue;
+          const double err = std::abs(na * dc_per_session / (na + nb) - s_.usage_fast_charge_share);
+          if (err < best - 1e-12) { best = err; a = na; b = nb; }
+        }
+      const int n = std::max(1, static_cast<int>(std::floor((top - low) * pack_kWh / day_kWh)));
+      for (int session = 0; session < a + b; ++session) {
+        const std::vector<double> km = day_distances(n, rng);
+        for (int i = 0; i < n; ++i) add_day(d, km[i], cell_W, speed, i + 1 < n);
+        if (session < a && dc_per_session < 1.0)
+          d.add(fmt::format("Charge at {:.6f} A until @FAST SOC", s_.usage_fast_charge_c_rate * I_cell_1C), managed());
+        else if (session < a)
+          d.add(fmt::format("Charge at {:.6f} A until @TOP SOC", s_.usage_fast_charge_c_rate * I_cell_1C), managed());
+        d.add(fmt::format("Charge at {:.6f} W until @TOP SOC", s_.usage_home_charge_kW * 1000.0 / d_.cells()), managed());
+        d.add(fmt::format("Rest to fill {}", hours(24.0 * n * (session + 1))), outdoor(diurnal_offset_K()));
+      }
+      d.period_days = n * (a + b);
+      dc_sessions_ = a;
+      home_sessions_ = b;
     }
     return d;
   }
@@ -402,8 +413,7 @@ class Lifecycle {
   /// The duty for one cell: SOC placeholders replaced by that cell's model SOC for the true targets.
   Experiment for_cell(const Duty& d, const Cell& c) const {
     Experiment e;
-    const double fast_to = s_.usage_recharge_below_soc +
-                           s_.usage_fast_charge_share * (s_.usage_charge_to_soc - s_.usage_recharge_below_soc);
+    const double fast_to = std::min(0.8, s_.usage_charge_to_soc);
     const std::pair<const char*, double> subs[] = {{"@STORAGE", s_.station_storage_soc},
                                                    {"@TOP", s_.usage_charge_to_soc},
                                                    {"@FAST", fast_to},
@@ -659,6 +669,7 @@ class Lifecycle {
   std::vector<Plan> plans_;
   int plan_stage_ = 0, plan_count_ = 0;
   double plan_soh_ = -1;
+  int dc_sessions_ = 0, home_sessions_ = 0;
 };
 
 }  // namespace

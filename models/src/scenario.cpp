@@ -210,6 +210,8 @@ void set_scenario_value(Scenario& s, const std::string& key, const std::string& 
       throw InputError(file, line, column, key,
                        fmt::format("{} is out of range: expected {} to {} {}", value, format_number(k.min),
                                    format_number(k.max), k.unit == "1" ? "(a fraction)" : k.unit));
+    if (key.size() > 6 && key.compare(key.size() - 6, 6, "_cells") == 0 && v != std::floor(v))
+      throw InputError(file, line, column, key, fmt::format("expected a whole number of cells, got '{}'", value));
     s.*(e->num) = v;
   } else if (e->integer) {
     const std::string t = value;
@@ -291,7 +293,7 @@ Scenario load_scenario(const std::string& path) {
 
 std::string scenario_yaml(const Scenario& s) {
   std::string out =
-      "# packlife lifecycle scenario: every key with its default (docs/lifecycle.md).\n"
+      "# packlife lifecycle scenario: every key with its default (docs/models.md, \"Lifecycle\").\n"
       "# Override any key on the command line with --set key=value, e.g. --set climate.city=harbin.\n";
   std::string section;
   for (const Entry& e : entries()) {

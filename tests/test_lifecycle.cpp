@@ -1,0 +1,230 @@
+// Lifecycle: scenario keys and errors, physical trends (each compares two runs differing in one key),
+// hand-off continuity, recycling totals, and the command line's error paths.
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "packlife/core/error.hpp"
+#include "packlife/models/lifecycle.hpp"
+#include "packlife/models/parameters.hpp"
+
+using namespace packlife;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A short lifecycle (3 years of first life, no second life unless asked) with overrides.
+LifecycleResult life(std::vector<std::string> set, double first_years = 3, double second_years = 0) {
+  Scenario s;
+  set.insert(set.begin(), fmt::format("retire.max_first_life_years={}", first_years));
+  set.insert(set.begin(), fmt::format("retire.max_second_life_years={}", second_years));
+  apply_scenario_overrides(s, set);
+  return run_lifecycle(s);
+}
+
+double fade_end(const LifecycleResult& r) { return r.fade_by_year.back(); }
+
+struct Cli {
+  int code;
+  std::string out;
+};
+Cli cli(const std::string& args) {
+  const std::string cmd = std::string(PACKLIFE_CLI) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace
+
+TEST_CASE("scenario: shipped default.yaml holds every key at its default", "[lifecycle]") {
+  const Scenario shipped = load_scenario(data_dir() + "/scenarios/default.yaml");
+  const Scenario defaults;
+  for (const auto& k : scenario_keys()) CHECK(scenario_value(shipped, k.key) == scenario_value(defaults, k.key));
+  // Written out and read back, a scenario is unchanged.
+  Scenario s;
+  apply_scenario_overrides(s, {"climate.city=harbin", "pack.energy_kWh=100", "seed=42"});
+  const Scenario back = parse_scenario(scenario_yaml(s), "round trip");
+  for (const auto& k : scenario_keys()) CHECK(scenario_value(back, k.key) == scenario_value(s, k.key));
+}
+
+TEST_CASE("scenario: bad keys and values name file, line, column and key", "[lifecycle]") {
+  Scenario s;
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"climate.cty=harbin"}),
+                      Catch::Contains("climate.cty") && Catch::Contains("did you mean 'climate.city'"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"usage.km_per_day=-5"}),
+                      Catch::Contains("usage.km_per_day") && Catch::Contains("out of range"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"usage.km_per_day=far"}), Catch::Contains("expected a number"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"retire.first_life_soh=1.2"}), Catch::Contains("out of range"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"climate.city=atlantis"}),
+                      Catch::Contains("unknown city 'atlantis'") && Catch::Contains("harbin"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"pack.chemistry=lco"}), Catch::Contains("nmc811, lfp"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"seed=-1"}), Catch::Contains("non-negative integer"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.particle_cells=7.5"}), Catch::Contains("whole number"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"climate.city"}), Catch::Contains("KEY=VALUE"));
+  REQUIRE_THROWS_WITH(parse_scenario("pack:\n  energy_kwh: 80\n", "s.yaml"),
+                      Catch::Contains("s.yaml:2:3") && Catch::Contains("did you mean 'pack.energy_kWh'"));
+  REQUIRE_THROWS_WITH(parse_scenario("usage:\n  mode: [swap]\n", "s.yaml"), Catch::Contains("s.yaml:2:9") &&
+                                                                            Catch::Contains("usage.mode"));
+  REQUIRE_THROWS_WITH(parse_scenario("usage:\n  mode: swap\n   km_per_day: 4\n", "bad.yaml"),
+                      Catch::Contains("bad.yaml:3") && Catch::Contains("malformed YAML"));
+  Scenario c;
+  apply_scenario_overrides(c, {"second_life.soc_min=0.8", "second_life.soc_max=0.5"});
+  REQUIRE_THROWS_WITH(check_scenario(c), Catch::Contains("second_life.soc_min"));
+}
+
+TEST_CASE("lifecycle trend: a hotter city ages the pack faster", "[lifecycle]") {
+  const double harbin = fade_end(life({"climate.city=harbin"}));
+  const double guangzhou = fade_end(life({"climate.city=guangzhou"}));
+  CHECK(guangzhou > harbin + 0.002);
+}
+
+TEST_CASE("lifecycle trend: a higher station storage SOC ages the pack faster", "[lifecycle]") {
+  const double low = fade_end(life({"station.storage_soc=0.6"}));
+  const double high = fade_end(life({"station.storage_soc=0.95"}));
+  CHECK(high > low + 0.002);
+}
+
+TEST_CASE("lifecycle trend: cell spread puts the pack below its median cell", "[lifecycle]") {
+  const LifecycleResult none = life({"pack.cell_spread_cv=0"}, 2);
+  const LifecycleResult spread = life({"pack.cell_spread_cv=0.03"}, 2);
+  CHECK(none.weakest_block_deviation == 0.0);
+  for (const auto& s : none.samples) CHECK(s.pack_soh == Approx(s.median_soh).epsilon(1e-12));
+  // The weakest of 96 blocks of 2 cells: Blom's expected maximum of 96 normals (2.48) x 3 % / sqrt(2).
+  CHECK(expected_max_standard_normal(96) == Approx(2.48).margin(0.01));
+  CHECK(spread.weakest_block_deviation == Approx(0.03 / std::sqrt(2.0) * expected_max_standard_normal(96)).epsilon(1e-12));
+  for (const auto& s : spread.samples) CHECK(s.pack_soh < s.median_soh - 0.04);
+  // Ageing rate spread too: the weakest cell loses lithium faster than the median one.
+  CHECK(spread.samples.back().weakest_lli_pct > spread.samples.back().lli_pct);
+  // Fade is against rated capacity, so the spread pack starts lower and stays lower.
+  CHECK(fade_end(spread) > fade_end(none) + 0.04);
+}
+
+TEST_CASE("lifecycle trend: in a hot city with 30 % DC fast charging at 2C, swap outlives owned", "[lifecycle]") {
+  const std::vector<std::string> hot = {"climate.city=guangzhou", "usage.fast_charge_share=0.3",
+                                        "usage.fast_charge_c_rate=2"};
+  auto with = [&](const char* mode) {
+    auto v = hot;
+    v.push_back(mode);
+    return v;
+  };
+  const double swap = fade_end(life(with("usage.mode=swap")));
+  const double owned = fade_end(life(with("usage.mode=owned")));
+  CHECK(owned > swap);
+}
+
+TEST_CASE("lifecycle: second life continues the first life's ledger; recycling adds up", "[lifecycle]") {
+  const LifecycleResult r = life({"retire.first_life_soh=0.975", "second_life.application=peak_shaving"}, 6, 1);
+  // First life ended on the SOH criterion, at a monthly check-up.
+  REQUIRE_THAT(r.first.end_reason, Catch::Contains("retire.first_life_soh"));
+  CHECK(r.first.end_soh < 0.975);
+  CHECK(r.first.end_soh > 0.96);
+  // Health is continuous across the hand-off: second life starts where first life ended.
+  CHECK(r.second.start_soh == r.first.end_soh);
+  const double t1 = r.first.years;
+  const LifecycleSample* before = nullptr;
+  const LifecycleSample* after = nullptr;
+  for (const auto& s : r.samples) {
+    if (s.stage == 1) before = &s;
+    if (s.stage == 2 && !after) after = &s;
+  }
+  REQUIRE(before);
+  REQUIRE(after);
+  CHECK(after->time_years - before->time_years < 7.5 / 365.25);
+  CHECK(std::abs(after->pack_soh - before->pack_soh) < 0.002);
+  // SEI keeps growing through the hand-off (reversible plated lithium may strip back, so LLI may dip).
+  CHECK(after->sei_thickness_nm >= before->sei_thickness_nm);
+  CHECK(r.second.years > 0);
+  CHECK(r.second.throughput_MWh > 0);
+  CHECK(r.events.front().event == "first life start");
+  CHECK(r.events.back().event == "recycling");
+  CHECK(r.events.back().time_years == Approx(t1 + r.second.years).epsilon(1e-9));
+  // Materials: recovered never exceeds contained; the NMC811 elements are there, the LFP ones are not.
+  for (const auto& m : r.materials) {
+    CHECK(m.recovered_kg <= m.contained_kg);
+    CHECK(m.recovered_kg >= 0);
+  }
+  auto mass = [&](const char* e) {
+    for (const auto& m : r.materials)
+      if (m.element == e) return m.contained_kg;
+    return -1.0;
+  };
+  CHECK(mass("Ni") > 0);
+  CHECK(mass("Co") > 0);
+  CHECK(mass("Fe") == 0);
+  // Ni : Co : Mn follow LiNi0.8Mn0.1Co0.1O2.
+  CHECK(mass("Ni") / mass("Co") == Approx(8 * 58.693 / 58.933).epsilon(1e-9));
+  // About 0.1 kg of lithium and 0.8 kg of nickel per kWh, as NMC811 packs hold.
+  CHECK(mass("Li") / 75.0 == Approx(0.12).margin(0.04));
+  CHECK(mass("Ni") / 75.0 == Approx(0.8).margin(0.2));
+}
+
+TEST_CASE("materials: LFP pack holds iron and phosphate, pyrometallurgy loses lithium", "[lifecycle]") {
+  const PackDesign d = design_pack("lfp", 75);
+  const ParameterSet cell = scaled_cell(load_parameter_set(d.parameter_set), d.area_scale);
+  const auto hydro = pack_materials(d, cell, "hydrometallurgy");
+  const auto pyro = pack_materials(d, cell, "pyrometallurgy");
+  for (size_t i = 0; i < hydro.size(); ++i) {
+    CHECK(hydro[i].contained_kg == pyro[i].contained_kg);
+    CHECK(hydro[i].recovered_kg <= hydro[i].contained_kg);
+    if (hydro[i].element == "Ni" || hydro[i].element == "Co") CHECK(hydro[i].contained_kg == 0);
+    if (hydro[i].element == "Fe") CHECK(hydro[i].contained_kg > 0);
+    if (hydro[i].element == "Li") {
+      CHECK(pyro[i].recovered_kg == 0);
+      CHECK(hydro[i].recovered_kg > 0);
+    }
+  }
+  CHECK_THROWS_AS(pack_materials(d, cell, "composting"), InputError);
+}
+
+TEST_CASE("cli: lifecycle JSON, HDF5 and bad input (exit 2, nothing written)", "[lifecycle][cli]") {
+  fs::remove("life_ok.h5");
+  const Cli ok = cli("lifecycle --json --set retire.max_first_life_years=1 --set retire.max_second_life_years=0.5 "
+                     "--out life_ok.h5");
+  REQUIRE(ok.code == 0);
+  const auto j = nlohmann::json::parse(ok.out.substr(ok.out.find('{')));
+  for (const char* k : {"first_life_years", "second_life_years", "fade_by_year", "fade_12y", "materials_recovered_kg",
+                        "throughput_MWh"})
+    CHECK(j.contains(k));
+  CHECK(j["fade_12y"].is_null());  // first life capped at 1 year
+  CHECK(j["first_life_years"].get<double>() == Approx(1.0).margin(0.02));
+  CHECK(j["throughput_MWh"].contains("first_life"));
+  CHECK(j["materials_recovered_kg"].contains("Li"));
+  CHECK(fs::exists("life_ok.h5"));
+
+  struct Bad {
+    std::string args, expect;
+  };
+  std::ofstream("life_bad.yaml") << "pack:\n  chemistry: nmc811\n  energy_kWh: [75\n";
+  std::ofstream("life_typo.yaml") << "climate:\n  cty: harbin\n";
+  const Bad bad[] = {
+      {"--set usage.km_per_dya=40", "did you mean 'usage.km_per_day'"},
+      {"--set usage.km_per_day=-40", "out of range"},
+      {"--set retire.first_life_soh=1.5", "out of range"},
+      {"--set climate.city=atlantis", "unknown city"},
+      {"--set pack.energy_kWh=lots", "expected a number"},
+      {"life_bad.yaml", "life_bad.yaml:4:1: malformed YAML"},
+      {"life_typo.yaml", "life_typo.yaml:2:3"},
+      {"no_such_scenario.yaml", "cannot open"},
+  };
+  for (const Bad& b : bad) {
+    fs::remove("life_bad.h5");
+    const Cli r = cli("lifecycle " + b.args + " --out life_bad.h5");
+    INFO(b.args << "\n" << r.out);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains(b.expect));
+    CHECK_FALSE(fs::exists("life_bad.h5"));
+  }
+  // An existing output is not clobbered by a failing run.
+  const auto size = fs::file_size("life_ok.h5");
+  CHECK(cli("lifecycle --set climate.city=atlantis --out life_ok.h5").code == 2);
+  CHECK(fs::file_size("life_ok.h5") == size);
+}
