@@ -6,6 +6,7 @@
 
 #include "packlife/core/build_info.hpp"
 #include "packlife/core/error.hpp"
+#include "packlife/models/lifecycle.hpp"
 #include "packlife/models/simulation.hpp"
 
 namespace packlife::cli {
@@ -33,7 +34,8 @@ double median_solve_ms(const std::string& model_name, const ParameterSet& p, con
 
 const std::vector<std::string>& benchmark_cases() {
   static const std::vector<std::string> names{"spm_1C_discharge_ms", "spme_1C_discharge_ms", "ageing_cycle_ms",
-                                              "ageing_cycle_1s_output_ms", "lifetime_12y_accelerated_ms"};
+                                              "ageing_cycle_1s_output_ms", "lifetime_12y_accelerated_ms",
+                                              "pack_lifecycle_ms"};
   return names;
 }
 
@@ -88,6 +90,23 @@ nlohmann::json run_benchmarks(int repeats, bool progress, const std::vector<std:
     if (progress) std::fprintf(stderr, "bench: 12-year accelerated lifetime (%d repeats)...\n", life_repeats);
     j["lifetime_12y_accelerated_ms"] = median_solve_ms("spme", okane, day, life_repeats, aged, fast);
     j["lifetime_12y_mechanisms"] = aged.ageing.names();
+  }
+  // One pack of the default scenario (datasets/scenarios/default.yaml) through first life, second
+  // life and the recycling hand-off, scenario and parameter files read inside the timing.
+  if (wanted("pack_lifecycle_ms")) {
+    const int life_repeats = std::max(1, std::min(repeats, 5));
+    if (progress) std::fprintf(stderr, "bench: default pack lifecycle (%d repeats)...\n", life_repeats);
+    std::vector<double> ms;
+    for (int r = 0; r < life_repeats + 1; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const LifecycleResult life = run_lifecycle(Scenario{});
+      const auto t1 = std::chrono::steady_clock::now();
+      if (life.samples.empty()) throw Error("benchmark lifecycle produced no trajectory");
+      if (r > 0) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      if (r == 0) j["pack_lifecycle_years"] = life.first.years + life.second.years;
+    }
+    std::sort(ms.begin(), ms.end());
+    j["pack_lifecycle_ms"] = ms[ms.size() / 2];
   }
   j["repeats"] = repeats;
   j["parameter_set"] = "chen2020 (1C discharges), okane2022 (ageing)";
