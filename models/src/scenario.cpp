@@ -9,7 +9,6 @@
 #include "packlife/core/error.hpp"
 #include "packlife/core/yaml_source.hpp"
 #include "packlife/models/climate.hpp"
-#include "packlife/models/vehicle.hpp"
 
 namespace packlife {
 
@@ -236,12 +235,9 @@ void set_scenario_value(Scenario& s, const std::string& key, const std::string& 
         throw InputError(file, line, column, key, fmt::format("unknown city '{}': expected one of {}or constant", value, list));
       }
     }
-    if (key == "usage.drive_cycle") {
-      const auto names = drive_cycle_names();
-      if (value.empty())
-        throw InputError(file, line, column, key, "expected a drive cycle name or a CSV file path");
-      (void)names;  // a path is checked when the cycle is loaded (with its own file, line and column)
-    }
+    // A drive-cycle name or path is checked when the cycle is loaded (errors name its file and line).
+    if (key == "usage.drive_cycle" && value.empty())
+      throw InputError(file, line, column, key, "expected a drive cycle name or a CSV file path");
     s.*(e->text) = value;
   }
 }
