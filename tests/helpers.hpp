@@ -1,5 +1,8 @@
 #pragma once
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -8,6 +11,24 @@
 #include "packlife/models/simulation.hpp"
 
 namespace packlife::test {
+
+struct CliResult {
+  int code;
+  std::string out;
+};
+
+/// Runs the packlife executable with arguments (shell-quoted by the caller), capturing stdout and,
+/// with `merge_stderr`, stderr; returns the exit code (-1 if it did not exit normally).
+inline CliResult run_cli(const std::string& args, bool merge_stderr = true) {
+  const std::string cmd = std::string(PACKLIFE_CLI) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 /// A fresh directory for a test's files, under the test's working directory.
 inline std::string temp_dir(const std::string& name) {

@@ -8,25 +8,15 @@
 #include <vector>
 #include <nlohmann/json.hpp>
 
+#include "helpers.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-};
+using Result = packlife::test::CliResult;
 
-/// Runs the packlife executable with arguments (shell-quoted by the caller), capturing stdout+stderr.
-Result cli(const std::string& args, bool merge_stderr = true) {
-  const std::string cmd = std::string(PACKLIFE_CLI) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+/// Runs the packlife executable (see tests/helpers.hpp).
+Result cli(const std::string& args, bool merge_stderr = true) { return packlife::test::run_cli(args, merge_stderr); }
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);

@@ -1,9 +1,6 @@
 // Lifecycle: scenario keys and errors, physical trends (each compares two runs differing in one key),
 // hand-off continuity, recycling totals, and the command line's error paths.
 #include <catch2/catch.hpp>
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +8,7 @@
 #include "packlife/core/error.hpp"
 #include "packlife/models/lifecycle.hpp"
 #include "packlife/models/parameters.hpp"
+#include "helpers.hpp"
 
 using namespace packlife;
 namespace fs = std::filesystem;
@@ -28,20 +26,8 @@ LifecycleResult life(std::vector<std::string> set, double first_years = 3, doubl
 
 double fade_end(const LifecycleResult& r) { return r.fade_by_year.back(); }
 
-struct Cli {
-  int code;
-  std::string out;
-};
-Cli cli(const std::string& args) {
-  const std::string cmd = std::string(PACKLIFE_CLI) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Cli = test::CliResult;
+Cli cli(const std::string& args) { return test::run_cli(args); }
 
 }  // namespace
 

@@ -58,7 +58,6 @@ struct Cell {
   bool started = false;
   std::vector<CycleSummary> rows;  ///< starts with a row for the fresh cell at t = 0
   double li0 = 0;                  ///< initial particle lithium [mol]
-  double warnings = 0;
   std::vector<std::string> first_warnings;
 };
 
@@ -456,7 +455,6 @@ class Lifecycle {
       c.started = true;
       for (auto& w : sol.warnings) {
         if (c.first_warnings.size() < 20) c.first_warnings.push_back(w);
-        c.warnings += 1;
       }
       for (auto& r : sol.cycles) c.rows.push_back(r);
       c.ck = sol.checkpoint;
