@@ -214,3 +214,65 @@ TEST_CASE("a step an aged cell cannot start stops the run; a check-up it cannot 
                     [](const std::string& w) { return w.find("check-up could not run") != std::string::npos; }));
   CHECK(t.checkpoint.cycles_done == 30);
 }
+
+TEST_CASE("jump memory: a run continued with the same cycle jumps at once and follows one long run",
+          "[ageing][accelerate]") {
+  Experiment e = parse_experiment(kCycle);
+  SimulationOptions so;
+  so.keep_time_series = false;
+  so.accelerate.enabled = true;
+  e.cycles = 200;
+  auto m1 = aged_spm();
+  const Solution whole = simulate(*m1, e, so);
+  e.cycles = 100;
+  auto m2 = aged_spm();
+  const Solution first = simulate(*m2, e, so);
+  REQUIRE(first.checkpoint.jump.valid);
+  CHECK(first.checkpoint.jump.previous_state.size() == first.checkpoint.state.size());
+  SimulationOptions cont = so;
+  cont.restart = &first.checkpoint;
+  const Solution second = simulate(*m2, e, cont);
+  REQUIRE(second.cycles.size() == 100);
+  // No warm-up: the continued run starts with a jump (its first rows are extrapolated, not resolved).
+  CHECK_FALSE(second.cycles.front().resolved);
+  // Without the memory (a checkpoint from a file has none) it re-resolves two warm-up cycles.
+  Checkpoint forgetful = first.checkpoint;
+  forgetful.jump = {};
+  cont.restart = &forgetful;
+  auto m3 = aged_spm();
+  const Solution again = simulate(*m3, e, cont);
+  CHECK(again.cycles[0].resolved);
+  CHECK(again.cycles[1].resolved);
+  // Both continuations end where one 200-cycle run ends, within the jump tolerance.
+  CHECK(second.cycles.back().lli_pct == Approx(whole.cycles.back().lli_pct).margin(100 * 4 * so.accelerate.tol));
+  CHECK(second.cycles.back().time_s == Approx(whole.cycles.back().time_s).epsilon(1e-3));
+  // A different cycle does not use the memory.
+  Experiment other = parse_experiment("Discharge at 0.5C until 2.5 V; Charge at 1C until 4.2 V; Hold at 4.2 V until C/20");
+  other.cycles = 10;
+  cont.restart = &first.checkpoint;
+  auto m4 = aged_spm();
+  const Solution changed = simulate(*m4, other, cont);
+  CHECK(changed.cycles[0].resolved);
+}
+
+TEST_CASE("segments: the ambient can be set step by step", "[accelerate]") {
+  ModelOptions o;
+  o.thermal = Thermal::Lumped;
+  auto m = make_model("spm", okane(), o);
+  Experiment e = parse_experiment("Rest for 10 hours; Rest for 10 hours");
+  Segment seg{e, 298.15, [](size_t step, double) { return step == 0 ? 318.15 : 278.15; }};
+  SimulationOptions so;
+  so.keep_time_series = true;
+  so.output_dt_s = 600;
+  const Solution s = simulate(*m, std::vector<Segment>{seg}, so);
+  REQUIRE(s.steps.size() == 2);
+  // A 10-hour rest brings the cell to its surroundings: 45 C after the first step, 5 C after the second.
+  double T_mid = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (std::abs(s.time_s[i] - 36000) < 1) T_mid = s.temperature_K[i];
+  CHECK(T_mid == Approx(318.15).margin(0.5));
+  CHECK(s.temperature_K.back() == Approx(278.15).margin(0.5));
+  CHECK(s.cycles.back().temperature_max_K == Approx(318.15).margin(0.5));
+  CHECK(s.cycles.back().temperature_mean_K > 285);
+  CHECK(s.cycles.back().temperature_mean_K < 312);
+}

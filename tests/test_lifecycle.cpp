@@ -62,9 +62,20 @@ TEST_CASE("scenario: bad keys and values name file, line, column and key", "[lif
                                                                             Catch::Contains("usage.mode"));
   REQUIRE_THROWS_WITH(parse_scenario("usage:\n  mode: swap\n   km_per_day: 4\n", "bad.yaml"),
                       Catch::Contains("bad.yaml:3") && Catch::Contains("malformed YAML"));
-  Scenario c;
-  apply_scenario_overrides(c, {"second_life.soc_min=0.8", "second_life.soc_max=0.5"});
-  REQUIRE_THROWS_WITH(check_scenario(c), Catch::Contains("second_life.soc_min"));
+  // Combinations of keys: each rule names its key.
+  const std::pair<std::vector<std::string>, const char*> combos[] = {
+      {{"second_life.soc_min=0.8", "second_life.soc_max=0.5"}, "second_life.soc_min"},
+      {{"station.storage_soc=0.5", "station.swap_below_soc=0.48"}, "station.swap_below_soc"},
+      {{"usage.charge_to_soc=0.5", "usage.recharge_below_soc=0.5"}, "usage.recharge_below_soc"},
+      {{"thermal.heating_below_C=20", "thermal.cooling_above_C=18"}, "thermal.heating_below_C"},
+      {{"second_life.hvac_low_C=30", "second_life.hvac_high_C=20"}, "second_life.hvac_low_C"},
+      {{"retire.first_life_soh=0.6", "retire.second_life_soh=0.7"}, "retire.second_life_soh"},
+  };
+  for (const auto& [set, key] : combos) {
+    Scenario c;
+    apply_scenario_overrides(c, set);
+    REQUIRE_THROWS_WITH(check_scenario(c), Catch::Contains(key));
+  }
 }
 
 TEST_CASE("lifecycle trend: a hotter city ages the pack faster", "[lifecycle]") {

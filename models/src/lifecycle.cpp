@@ -154,7 +154,17 @@ class Lifecycle {
     res_.design = d_;
     res_.parameter_set = d_.parameter_set;
     climate_ = s.climate_city == "constant" ? Climate::constant(s.climate_constant_C) : Climate::city(s.climate_city);
-    cycle_ = load_drive_cycle(s.usage_drive_cycle);
+    // Driving: the drive cycle's mean speed and mean battery power per cell, the consumption averaged
+    // over the monthly normal temperatures (the same distance each month, so cabin heating and
+    // cooling count as the year brings them).
+    const DriveCycle cycle = load_drive_cycle(s.usage_drive_cycle);
+    const VehicleParameters v;
+    const double km = cycle.distance_m() / 1000.0;
+    double wh_km = 0;
+    for (int m = 0; m < 12; ++m) wh_km += drive_power(cycle, v, climate_.monthly_mean_C(m)).net_Wh() / 12.0 / km;
+    speed_kmh_ = km / (cycle.duration_s() / 3600.0);
+    kWh_per_km_ = wh_km / 1000.0;
+    drive_cell_W_ = wh_km * speed_kmh_ / d_.cells();
     // Cell-to-cell spread: a block of p cells has a relative spread cv / sqrt(p); the weakest of the
     // s blocks sits z_s such spreads below the median (Blom), in capacity (electrode area, which also
     // raises its resistance in proportion) and above it in ageing rate (docs/models.md, "Pack").
@@ -271,20 +281,6 @@ class Lifecycle {
     return kGasConstant * Tm * Tm / E * std::log(std::cyl_bessel_i(0.0, b));
   }
 
-  /// Mean battery power per cell while driving and the hours of driving per day, from the drive cycle
-  /// and the road-load model at the year's monthly temperatures (energy-weighted mean).
-  void driving(double& cell_W, double& hours_per_day, double& kWh_per_km) const {
-    const VehicleParameters v;
-    double wh_km = 0;
-    for (int m = 0; m < 12; ++m) wh_km += drive_power(cycle_, v, climate_.monthly_mean_C(m)).net_Wh() / 12.0;
-    const double km = cycle_.distance_m() / 1000.0;
-    wh_km /= km;
-    const double speed = km / (cycle_.duration_s() / 3600.0);
-    hours_per_day = s_.usage_km_per_day / speed;
-    kWh_per_km = wh_km / 1000.0;
-    cell_W = wh_km * speed / d_.cells();
-  }
-
   /// Distances of n consecutive days: quantiles of a lognormal day-to-day distribution with the
   /// scenario's mean and spread, in an order drawn from the seed.
   std::vector<double> day_distances(int n, std::mt19937_64& rng) const {
@@ -311,13 +307,11 @@ class Lifecycle {
   }
 
   Duty first_life_duty(int plan) {
-    double cell_W, hpd, kwh_km;
-    driving(cell_W, hpd, kwh_km);
-    const double speed = s_.usage_km_per_day / hpd;
+    const double cell_W = drive_cell_W_, speed = speed_kmh_;
     // The pack's usable energy now: the weakest block's capacity.
     const double capacity_frac = std::max(0.3, pack_soh(weak_.rows.back().time_s));
     const double pack_kWh = s_.pack_energy_kWh * capacity_frac;
-    const double day_kWh = s_.usage_km_per_day * kwh_km;
+    const double day_kWh = s_.usage_km_per_day * kWh_per_km_;
     std::mt19937_64 rng(s_.seed * 1000003ULL + static_cast<std::uint64_t>(plan));
     Duty d;
     const double I_cell_1C = rated_cell_Ah_;
@@ -360,8 +354,6 @@ class Lifecycle {
         d.add(fmt::format("Rest to fill {}", hours(24.0 * n * (session + 1))), outdoor(diurnal_offset_K()));
       }
       d.period_days = n * (a + b);
-      dc_sessions_ = a;
-      home_sessions_ = b;
     }
     return d;
   }
@@ -659,7 +651,7 @@ class Lifecycle {
   LifecycleResult res_;
   PackDesign d_;
   Climate climate_ = Climate::constant(25);
-  DriveCycle cycle_;
+  double speed_kmh_ = 0, kWh_per_km_ = 0, drive_cell_W_ = 0;  ///< driving (constructor)
   double delta_ = 0, rated_cell_Ah_ = 0, R0_ = 0;
   Cell median_, weak_;
   std::string first_reason_, second_reason_;
@@ -667,7 +659,6 @@ class Lifecycle {
   std::vector<Plan> plans_;
   int plan_stage_ = 0, plan_count_ = 0;
   double plan_soh_ = -1;
-  int dc_sessions_ = 0, home_sessions_ = 0;
 };
 
 }  // namespace

@@ -96,22 +96,6 @@ class RunStopped : public Error {
   using Error::Error;
 };
 
-/// What one cycle moved.
-struct CycleOutcome {
-  double discharge_Ah = 0;   ///< charge delivered by the cycle's discharging steps
-  double throughput_Ah = 0;  ///< |charge| moved
-  double energy_Wh = 0;      ///< |energy| moved (Simpson's rule on every accepted integrator step)
-  double start_s = 0, end_s = 0;
-  double soc_min = 1e300, soc_max = -1e300, temperature_max_K = 0;
-  double temperature_Ks = 0;  ///< time integral of the temperature (trapezoid on accepted steps)
-  double temperature_mean_K() const { return end_s > start_s ? temperature_Ks / (end_s - start_s) : temperature_max_K; }
-  void observe(const CellOutputs& o) {
-    soc_min = std::min(soc_min, o.soc);
-    soc_max = std::max(soc_max, o.soc);
-    temperature_max_K = std::max(temperature_max_K, o.temperature_K);
-  }
-};
-
 /// Runs experiment cycles one after the other on one model: owns the state, the time and the
 /// integrators (the model's tolerances, and ten times tighter ones for retries).
 class Runner {
@@ -136,8 +120,8 @@ class Runner {
 
   /// Runs one pass of the experiment's steps as cycle `cycle` (0-based), recording steps, samples
   /// (when kept) and warnings into `out`.
-  CycleOutcome run_cycle(const Experiment& exp, int cycle, Solution& out) {
-    CycleOutcome c;
+  CycleFigures run_cycle(const Experiment& exp, int cycle, Solution& out) {
+    CycleFigures c;
     c.start_s = t;
     cur_ = &c;
     for (size_t k = 0; k < exp.steps.size(); ++k, ++step_counter) {
@@ -174,7 +158,7 @@ class Runner {
     return (std::floor(time / o_.output_dt_s + 1e-9) + 1.0) * o_.output_dt_s;
   }
 
-  void run_step(const ExperimentStep& s, size_t k, int cycle, CycleOutcome& c, Solution& out) {
+  void run_step(const ExperimentStep& s, size_t k, int cycle, CycleFigures& c, Solution& out) {
     StepPlan plan = plan_step(s, m_);
     StepRecord sr;
     sr.cycle = cycle;
@@ -224,7 +208,7 @@ class Runner {
     }
     const double q0 = y[n_ - 2], t0 = t;
     const std::vector<double> y0 = y, yp0 = yp_;
-    const CycleOutcome c0 = c;  // cycle statistics before the step (restored if the step is retried)
+    const CycleFigures c0 = c;  // cycle statistics before the step (restored if the step is retried)
     const size_t samples0 = out.time_s.size();
     double energy_Wh = 0;
     try {
@@ -360,7 +344,7 @@ class Runner {
   int n_;
   std::vector<double> yp_, ybuf_;
   std::unique_ptr<DaeIntegrator> integ_, tight_;
-  CycleOutcome* cur_ = nullptr;  ///< the cycle being run (statistics of its accepted steps)
+  CycleFigures* cur_ = nullptr;  ///< the cycle being run (statistics of its accepted steps)
 };
 
 /// Appends b's samples, steps and counters to a.
@@ -455,7 +439,7 @@ class Driver {
   }
 
   /// Summary row for the state y at the end of `cycle` (1-based).
-  CycleSummary row(int cycle, double time, const CycleOutcome& c, const double* y, bool resolved) {
+  CycleSummary row(int cycle, double time, const CycleFigures& c, const double* y, bool resolved) {
     CycleSummary cs;
     cs.cycle = cycle;
     cs.time_s = time;
@@ -493,16 +477,16 @@ class Driver {
   }
 
   /// One cycle in full.
-  CycleOutcome resolve(const Experiment& exp) {
+  CycleFigures resolve(const Experiment& exp) {
     Solution part;
-    const CycleOutcome c = r_.run_cycle(exp, cycles_done_, part);
+    const CycleFigures c = r_.run_cycle(exp, cycles_done_, part);
     take(std::move(part));
     account(c);
     sol_.cycles.push_back(row(cycles_done_, r_.t, c, r_.y.data(), true));
     ++sol_.resolved_cycles;
     return c;
   }
-  void account(const CycleOutcome& c) {
+  void account(const CycleFigures& c) {
     r_.first_cycle = false;
     ++cycles_done_;
     throughput_Ah_ += c.throughput_Ah;
@@ -541,7 +525,7 @@ class Driver {
     int done = 0;
     std::vector<double> y_prev;
     double t_prev = 0;
-    CycleOutcome last;
+    CycleFigures last;
     auto resolve_one = [&]() {
       y_prev = r_.y;
       t_prev = r_.t;
@@ -554,15 +538,7 @@ class Driver {
       y_prev = mem_.previous_state;
       t_prev = mem_.previous_time_s;
       k = std::max(2, mem_.next_jump);
-      last.discharge_Ah = mem_.discharge_Ah;
-      last.throughput_Ah = mem_.throughput_Ah;
-      last.energy_Wh = mem_.energy_Wh;
-      last.soc_min = mem_.soc_min;
-      last.soc_max = mem_.soc_max;
-      last.temperature_max_K = mem_.temperature_max_K;
-      last.start_s = 0;
-      last.end_s = 1;
-      last.temperature_Ks = mem_.temperature_mean_K;
+      last = mem_.last;
     } else {
       for (int w = 0; w < std::max(2, a.warmup_cycles) && done < N; ++w) resolve_one();
     }
@@ -573,13 +549,7 @@ class Driver {
       mem_.previous_state = y_prev;
       mem_.previous_time_s = t_prev;
       mem_.next_jump = k;
-      mem_.discharge_Ah = last.discharge_Ah;
-      mem_.throughput_Ah = last.throughput_Ah;
-      mem_.energy_Wh = last.energy_Wh;
-      mem_.soc_min = last.soc_min;
-      mem_.soc_max = last.soc_max;
-      mem_.temperature_max_K = last.temperature_max_K;
-      mem_.temperature_mean_K = last.temperature_mean_K();
+      mem_.last = last;
     };
     while (done < N) {
       const int kk = std::min({k, N - done - 2, a.max_jump});
@@ -598,7 +568,7 @@ class Driver {
       // Two cycles from the landing: the first relaxes the fast states onto the cycle's orbit, the
       // second gives a clean per-cycle increment for the error estimate and the next jump.
       Solution part;
-      CycleOutcome c1, c2;
+      CycleFigures c1, c2;
       std::vector<double> y1, dd(yb.size());  // dd: change of the per-cycle increment across the jump
       double t1 = 0;
       bool ok = true;
@@ -650,16 +620,9 @@ class Driver {
         yj = advance(yb, j, [&](size_t i) { return (yb[i] - y_prev[i]) + cj * dd[i]; });
         ++cycles_done_;
         const double w = static_cast<double>(j) / (kk + 2);
-        throughput_Ah_ += (1 - w) * last.throughput_Ah + w * c2.throughput_Ah;
-        energy_Wh_ += (1 - w) * last.energy_Wh + w * c2.energy_Wh;
-        CycleOutcome oj;
-        oj.discharge_Ah = (1 - w) * last.discharge_Ah + w * c2.discharge_Ah;
-        oj.soc_min = (1 - w) * last.soc_min + w * c2.soc_min;
-        oj.soc_max = (1 - w) * last.soc_max + w * c2.soc_max;
-        oj.temperature_max_K = (1 - w) * last.temperature_max_K + w * c2.temperature_max_K;
-        oj.start_s = 0;
-        oj.end_s = 1;
-        oj.temperature_Ks = (1 - w) * last.temperature_mean_K() + w * c2.temperature_mean_K();
+        const CycleFigures oj = CycleFigures::blend(last, c2, w);
+        throughput_Ah_ += oj.throughput_Ah;
+        energy_Wh_ += oj.energy_Wh;
         sol_.cycles.push_back(row(cycles_done_, tb + j * dt, oj, yj.data(), false));
       }
       take(std::move(part));

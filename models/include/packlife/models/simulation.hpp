@@ -3,6 +3,7 @@
 /// Runs an experiment on a cell model: one IDA integrator, re-initialised consistently at every
 /// step change, root functions for the step's end condition and for the cell's safety limits,
 /// output sampled on a fixed time grid plus the exact start and end of every step.
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,6 +29,37 @@ struct AccelerateOptions {
   int warmup_cycles = 2;      ///< cycles resolved after the start and after every change of conditions
 };
 
+/// What one cycle moved and the range it spanned (accumulated over its accepted integrator steps).
+struct CycleFigures {
+  double discharge_Ah = 0;   ///< charge delivered by the cycle's discharging steps
+  double throughput_Ah = 0;  ///< |charge| moved
+  double energy_Wh = 0;      ///< |energy| moved (Simpson's rule on every accepted integrator step)
+  double start_s = 0, end_s = 0;
+  double soc_min = 1e300, soc_max = -1e300, temperature_max_K = 0;
+  double temperature_Ks = 0;  ///< time integral of the temperature (trapezoid on accepted steps)
+  double temperature_mean_K() const { return end_s > start_s ? temperature_Ks / (end_s - start_s) : temperature_max_K; }
+  void observe(const CellOutputs& o) {
+    soc_min = std::min(soc_min, o.soc);
+    soc_max = std::max(soc_max, o.soc);
+    temperature_max_K = std::max(temperature_max_K, o.temperature_K);
+  }
+  /// (1 - w) a + w b, figure by figure (a jumped cycle between two resolved ones); the result spans
+  /// a unit time so that its mean temperature is the blend of the two means.
+  static CycleFigures blend(const CycleFigures& a, const CycleFigures& b, double w) {
+    auto L = [w](double u, double v) { return (1 - w) * u + w * v; };
+    CycleFigures c;
+    c.discharge_Ah = L(a.discharge_Ah, b.discharge_Ah);
+    c.throughput_Ah = L(a.throughput_Ah, b.throughput_Ah);
+    c.energy_Wh = L(a.energy_Wh, b.energy_Wh);
+    c.soc_min = L(a.soc_min, b.soc_min);
+    c.soc_max = L(a.soc_max, b.soc_max);
+    c.temperature_max_K = L(a.temperature_max_K, b.temperature_max_K);
+    c.end_s = 1;
+    c.temperature_Ks = L(a.temperature_mean_K(), b.temperature_mean_K());
+    return c;
+  }
+};
+
 /// A saved run: the complete state and counters at the end of a cycle, enough to continue exactly.
 struct Checkpoint {
   std::string model, parameter_set, ageing;  ///< what the state belongs to (checked on restore)
@@ -47,8 +79,7 @@ struct Checkpoint {
     std::vector<double> previous_state;
     double previous_time_s = 0;
     int next_jump = 2;
-    double discharge_Ah = 0, throughput_Ah = 0, energy_Wh = 0, soc_min = 0, soc_max = 0;
-    double temperature_max_K = 0, temperature_mean_K = 0;
+    CycleFigures last;  ///< the figures of the last resolved cycle
   } jump;
 };
 
