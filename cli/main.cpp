@@ -252,7 +252,7 @@ nlohmann::json lifecycle_json(const packlife::LifecycleResult& r, double wall_ms
   j["events"] = ev;
   j["cycles"] = r.cycles;
   j["resolved_cycles"] = r.resolved_cycles;
-  j["warnings"] = r.warnings.size();
+  j["warnings"] = r.warnings;
   j["wall_ms"] = wall_ms;
   return j;
 }
@@ -306,6 +306,8 @@ int run_lifecycle_cmd(const LifecycleArgs& a) {
     if (m.contained_kg > 0) mats += fmt::format(" {} {:.1f}/{:.1f}", m.element, m.recovered_kg, m.contained_kg);
   fmt::print("  recycling ({}), recovered/contained kg:{}\n", s.recycling_process, mats);
   fmt::print("  {} cycles ({} resolved), {} warnings, {:.0f} ms\n", r.cycles, r.resolved_cycles, r.warnings.size(), wall_ms);
+  for (size_t i = 0; i < std::min<size_t>(r.warnings.size(), 5); ++i) fmt::print("  warning: {}\n", r.warnings[i]);
+  if (r.warnings.size() > 5) fmt::print("  ... ({} more in --json or the HDF5 /warnings)\n", r.warnings.size() - 5);
   if (!a.out.empty()) fmt::print("  wrote {}\n", a.out);
   return 0;
 }

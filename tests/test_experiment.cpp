@@ -53,6 +53,16 @@ TEST_CASE("experiment steps in the cycler language", "[experiment]") {
   s = parse_step("Charge at 500 mA for 30 s");
   CHECK(s.value == Approx(0.5));
   CHECK(*s.duration_s == 30);
+  CHECK_FALSE(s.cv_V);
+  s = parse_step("Charge at 2C with CV at 4.2 V until 80% SOC");
+  CHECK(s.kind == K::Current);
+  CHECK(*s.cv_V == 4.2);
+  CHECK(s.until == U::Soc);
+  s = parse_step("Charge at 30 W with CV at 4150 mV for 1 hour or until C/20");
+  CHECK(s.kind == K::Power);
+  CHECK(*s.cv_V == Approx(4.15));
+  CHECK(*s.duration_s == 3600);
+  CHECK(s.until == U::Current);
 }
 
 TEST_CASE("experiment lists, cycles and files", "[experiment]") {
@@ -82,6 +92,9 @@ TEST_CASE("malformed experiment steps are rejected with the step text", "[experi
       {"Rest", "needs a duration"},
       {"Discharge at 1C until C/50", "cannot end on current"},
       {"Hold at 4.2 V until 3 V", "ends on current"},
+      {"Charge at 1C with CV at 4.2 V until 4.1 V", "not on voltage"},
+      {"Charge at 1C with CV at -4.2 V until 80% SOC", "must be positive"},
+      {"Hold at 4.2 V with CV at 4.2 V until C/50", "could not read"},
       {"Charge at 1C until 120% SOC", "above 100%"},
       {"Discharge at 0C until 2.5 V", "must be positive"},
       {"Discharge at 1C for 10 fortnights", "could not read"},

@@ -222,6 +222,57 @@ TEST_CASE("step controls: voltage hold, power, duration, SOC end", "[physics][ex
   }
 }
 
+TEST_CASE("a CC-CV step charges at constant current, then holds its CV voltage until its end", "[physics][experiment]") {
+  SimulationOptions so;
+  so.initial_soc = 0.2;
+  std::vector<std::string> warnings;
+  auto m = make_model("spme", chen(), ModelOptions{});
+  // At 1C Chen2020 reaches 4.2 V near 68 % SOC: the step must go on at 4.2 V to 90 %.
+  const Solution s = simulate(*m, parse_experiment("Charge at 1C with CV at 4.2 V until 90% SOC"), so,
+                              [&](const std::string& w) { warnings.push_back(w); });
+  CHECK(warnings.empty());
+  REQUIRE(s.steps.size() == 1);
+  CHECK(s.steps[0].end_reason == "until 90% SOC");
+  CHECK(s.soc.back() == Approx(0.9).margin(1e-6));
+  const double I1 = -chen().cell.nominal_capacity_Ah;
+  bool cc = false, cv = false;
+  double last_I = I1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    CHECK(s.voltage_V[i] <= 4.2 + 1e-7);  // never above the CV voltage
+    if (s.current_A[i] == Approx(I1).epsilon(1e-9)) cc = true;
+    if (s.voltage_V[i] == Approx(4.2).margin(1e-7)) {
+      cv = true;
+      CHECK(s.current_A[i] >= last_I - 1e-6);  // the current tapers (rises towards zero)
+      CHECK(s.current_A[i] < 0);
+      last_I = s.current_A[i];
+    }
+  }
+  CHECK(cc);
+  CHECK(cv);
+  CHECK(last_I > 0.5 * I1);  // tapered below C/2 by 90 %
+  // Charge balance: the charge passed equals the SOC window moved.
+  const double window_Ah = m->balance().capacity_Ah;
+  CHECK(-s.discharge_capacity_Ah.back() == Approx((0.9 - 0.2) * window_Ah).epsilon(1e-3));
+  SECTION("a CC-CV step that starts beyond its CV voltage goes straight to CV; one whose end holds is skipped") {
+    so.initial_soc = 0.75;
+    auto m2 = make_model("spme", chen(), ModelOptions{});
+    const Solution a = simulate(*m2, parse_experiment("Charge at 2C with CV at 4.1 V until C/5"), so);
+    REQUIRE(a.steps.size() == 1);
+    CHECK_FALSE(a.steps[0].skipped);
+    CHECK(a.steps[0].end_reason == "until 1 A");
+    for (double v : a.voltage_V) CHECK(v <= 4.1 + 1e-7);
+    std::vector<std::string> w;
+    const Solution b = simulate(*m2, parse_experiment("Charge at 1C with CV at 4.2 V until 50% SOC"), so,
+                                [&](const std::string& x) { w.push_back(x); });
+    CHECK(b.steps[0].skipped);
+    REQUIRE(w.size() == 1);
+  }
+  SECTION("a CV voltage outside the cell's window is an input error") {
+    auto m3 = make_model("spme", chen(), ModelOptions{});
+    CHECK_THROWS_AS(simulate(*m3, parse_experiment("Charge at 1C with CV at 4.5 V until 90% SOC"), so), InputError);
+  }
+}
+
 TEST_CASE("a step whose end condition already holds is skipped with a warning", "[physics][experiment]") {
   std::vector<std::string> warnings;
   auto m = make_model("spm", chen(), ModelOptions{});

@@ -30,7 +30,7 @@ std::string lower_trim(const std::string& s) {
 const char* kForms =
     "expected forms like 'Discharge at 1C until 2.5 V', 'Charge at 0.5C until 4.2 V', 'Hold at 4.2 V until C/50', "
     "'Rest for 1 hour', 'Discharge at 2 A for 10 minutes', 'Discharge at 20 W until 3.0 V', "
-    "'Charge at 1C until 80% SOC', 'Rest to fill 24 hours'";
+    "'Charge at 1C until 80% SOC', 'Charge at 2C with CV at 4.2 V until 80% SOC', 'Rest to fill 24 hours'";
 
 [[noreturn]] void fail(const ExperimentStep& s, const std::string& msg) {
   const std::string where = s.source.empty() ? "" : s.source + ": ";
@@ -112,6 +112,12 @@ ExperimentStep parse_step(const std::string& raw, const std::string& source) {
     s.fill_s = seconds(s, m[1], m[2]);
     return s;
   }
+  // Constant current (or power) then constant voltage: "... with CV at 4.2 V ..."
+  static const std::regex cv_re(R"(^ with cv at (\S+?) ?(v|mv)( .*)?$)");
+  if ((s.kind == ExperimentStep::Kind::Current || s.kind == ExperimentStep::Kind::Power) && std::regex_match(tail, m, cv_re)) {
+    s.cv_V = number(s, m[1], "CV voltage") / (m[2] == "mv" ? 1000.0 : 1.0);
+    tail = m[3];
+  }
   // Tail: [for <num> <unit>] [[or] until <condition>]
   static const std::regex tail_re(R"(^(?: for (\S+?) ?(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d))?(?: (?:or )?until (.+))?$)");
   if (!std::regex_match(tail, m, tail_re)) fail(s, std::string("could not read the duration or end condition; ") + kForms);
@@ -154,8 +160,11 @@ ExperimentStep parse_step(const std::string& raw, const std::string& source) {
   if (s.kind == K::Rest && s.until != U::None) fail(s, "a rest can only last 'for' a duration");
   if (s.kind == K::Rest && !s.duration_s)
     fail(s, "a rest needs a duration, e.g. 'Rest for 1 hour', or a cycle length to fill, e.g. 'Rest to fill 24 hours'");
-  if ((s.kind == K::Current || s.kind == K::Power) && s.until == U::Current)
-    fail(s, "a constant-current or constant-power step cannot end on current; use a voltage or SOC");
+  if ((s.kind == K::Current || s.kind == K::Power) && s.until == U::Current && !s.cv_V)
+    fail(s, "a constant-current or constant-power step cannot end on current; use a voltage or SOC (or add "
+            "'with CV at <V>' for a taper ending on current)");
+  if (s.cv_V && s.until == U::Voltage)
+    fail(s, "a step with a CV phase ends on SOC, current or duration, not on voltage");
   if (s.kind == K::Voltage && (s.until == U::Voltage || s.until == U::Soc))
     fail(s, "a voltage hold ends on current ('until C/50') or after a duration");
   if (s.kind != K::Rest && s.until == U::None && !s.duration_s)

@@ -306,6 +306,12 @@ class Lifecycle {
     if (with_park) d.add(fmt::format("Rest for {}", hours(24.0 - h)), outdoor(diurnal_offset_K()));
   }
 
+  /// A charge as chargers and battery management systems run it: constant current (or power) up to
+  /// the cell's upper voltage, then held there with the current tapering until the step's end.
+  std::string charge(const std::string& rate, const std::string& end) const {
+    return fmt::format("Charge at {} with CV at {:.6f} V {}", rate, median_.p.cell.upper_voltage_cutoff_V, end);
+  }
+
   Duty first_life_duty(int plan) {
     const double cell_W = drive_cell_W_, speed = speed_kmh_;
     // The pack's usable energy now: the weakest block's capacity.
@@ -322,7 +328,7 @@ class Lifecycle {
       for (int i = 0; i < n_car; ++i) add_day(d, km[i], cell_W, speed, true);
       // Swapped out; the station charges it in its room and stores it until the next car takes it.
       d.period_days = n_car * s_.station_car_to_battery;
-      d.add(fmt::format("Charge at {:.6f} A until {} SOC", s_.station_charge_c_rate * I_cell_1C, "@STORAGE"),
+      d.add(charge(fmt::format("{:.6f} A", s_.station_charge_c_rate * I_cell_1C), "until @STORAGE SOC"),
             room(s_.station_temperature_C));
       d.add(fmt::format("Rest to fill {}", hours(24.0 * std::max(d.period_days, n_car + 0.25))),
             room(s_.station_temperature_C));
@@ -346,11 +352,13 @@ class Lifecycle {
       for (int session = 0; session < a + b; ++session) {
         const std::vector<double> km = day_distances(n, rng);
         for (int i = 0; i < n; ++i) add_day(d, km[i], cell_W, speed, i + 1 < n);
-        if (session < a && dc_per_session < 1.0)
-          d.add(fmt::format("Charge at {:.6f} A until @FAST SOC", s_.usage_fast_charge_c_rate * I_cell_1C), managed());
-        else if (session < a)
-          d.add(fmt::format("Charge at {:.6f} A until @TOP SOC", s_.usage_fast_charge_c_rate * I_cell_1C), managed());
-        d.add(fmt::format("Charge at {:.6f} W until @TOP SOC", s_.usage_home_charge_kW * 1000.0 / d_.cells()), managed());
+        const bool dc = session < a;
+        if (dc)
+          d.add(charge(fmt::format("{:.6f} A", s_.usage_fast_charge_c_rate * I_cell_1C),
+                       dc_per_session < 1.0 ? "until @FAST SOC" : "until @TOP SOC"),
+                managed());
+        if (!dc || dc_per_session < 1.0)
+          d.add(charge(fmt::format("{:.6f} W", s_.usage_home_charge_kW * 1000.0 / d_.cells()), "until @TOP SOC"), managed());
         d.add(fmt::format("Rest to fill {}", hours(24.0 * n * (session + 1))), outdoor(diurnal_offset_K()));
       }
       d.period_days = n * (a + b);
@@ -365,7 +373,7 @@ class Lifecycle {
     const double a = diurnal_offset_K();
     if (app == "peak_shaving") {
       // Charge off-peak at night, discharge through the evening peak; container with HVAC.
-      d.add(fmt::format("Charge at {:.6f} A until @MAX SOC", I), hvac());
+      d.add(charge(fmt::format("{:.6f} A", I), "until @MAX SOC"), hvac());
       d.add("Rest to fill 17 hours", hvac());
       d.add(fmt::format("Discharge at {:.6f} A until @MIN SOC", I), hvac());
       d.add("Rest to fill 24 hours", hvac());
@@ -373,7 +381,7 @@ class Lifecycle {
     } else if (app == "base_station") {
       // Float at the upper SOC in an outdoor cabinet, one backup discharge (a grid outage) a month.
       d.add(fmt::format("Discharge at {:.6f} A for 2 hours or until @MIN SOC", I), outdoor(a));
-      d.add(fmt::format("Charge at {:.6f} A until @MAX SOC", I), outdoor(a));
+      d.add(charge(fmt::format("{:.6f} A", I), "until @MAX SOC"), outdoor(a));
       d.add("Rest to fill 720 hours", outdoor(a));
       d.period_days = 30;
     } else if (app == "solar_storage") {
@@ -384,7 +392,7 @@ class Lifecycle {
       const double full_h = (s_.second_life_soc_max - s_.second_life_soc_min) / s_.second_life_c_rate;
       const double h = std::min(0.8 * full_h * kSeason[season], full_h);
       d.add("Rest for 9 hours", hvac());
-      d.add(fmt::format("Charge at {:.6f} A for {} or until @MAX SOC", I, hours(h)), hvac());
+      d.add(charge(fmt::format("{:.6f} A", I), fmt::format("for {} or until @MAX SOC", hours(h))), hvac());
       d.add("Rest to fill 18 hours", hvac());
       d.add(fmt::format("Discharge at {:.6f} A until @MIN SOC", I), hvac());
       d.add("Rest to fill 24 hours", hvac());
@@ -394,7 +402,7 @@ class Lifecycle {
       d.add(fmt::format("Discharge at {:.6f} A for {} or until @MIN SOC", I, hours(0.3 / s_.second_life_c_rate)),
             outdoor(a));
       d.add("Rest to fill 12 hours", outdoor(a));
-      d.add(fmt::format("Charge at {:.6f} A until @MAX SOC", 0.5 * I), outdoor(a));
+      d.add(charge(fmt::format("{:.6f} A", 0.5 * I), "until @MAX SOC"), outdoor(a));
       d.add("Rest to fill 24 hours", outdoor(a));
       d.period_days = 1;
     }

@@ -18,19 +18,27 @@ struct StepPlan {
   bool time_limited;  ///< duration is a safety limit, not the user's "for"
   std::vector<Event> events;
   size_t user_events;  ///< the first user_events events are the step's own end conditions
+  int cv_event = -1;   ///< index of the event that starts the CV phase (-1: none)
 };
 
-StepPlan plan_step(const ExperimentStep& s, const CellModel& m) {
+/// The control and events of a step. A step with a CV phase ("with CV at 4.2 V") is planned twice:
+/// its constant-current (or power) phase ends on the step's SOC condition or on reaching the CV
+/// voltage (event index `cv_event`); its CV phase holds that voltage until the step's own end.
+StepPlan plan_step(const ExperimentStep& s, const CellModel& m, bool cv_phase = false) {
   const ParameterSet& p = m.parameters();
   const double Qnom = p.cell.nominal_capacity_Ah;
   const double sign = s.charge ? -1.0 : 1.0;
   StepPlan plan{};
   using K = ExperimentStep::Kind;
   using U = ExperimentStep::Until;
-  switch (s.kind) {
+  if (s.cv_V && (*s.cv_V < p.cell.lower_voltage_cutoff_V || *s.cv_V > p.cell.upper_voltage_cutoff_V))
+    throw InputError(fmt::format("step '{}': CV voltage {} V is outside the cell's voltage window {}-{} V", s.text,
+                                 *s.cv_V, p.cell.lower_voltage_cutoff_V, p.cell.upper_voltage_cutoff_V));
+  const K kind = cv_phase ? K::Voltage : s.kind;
+  switch (kind) {
     case K::Current: plan.control = Control::Current; plan.value = sign * (s.c_rate ? s.value * Qnom : s.value); break;
     case K::Power: plan.control = Control::Power; plan.value = sign * s.value; break;
-    case K::Voltage: plan.control = Control::Voltage; plan.value = s.value; break;
+    case K::Voltage: plan.control = Control::Voltage; plan.value = cv_phase ? *s.cv_V : s.value; break;
     case K::Rest: plan.control = Control::Current; plan.value = 0.0; break;
   }
   // Direction in which the step drives the state: discharge lowers voltage and SOC.
@@ -45,20 +53,25 @@ StepPlan plan_step(const ExperimentStep& s, const CellModel& m) {
                              fmt::format("until {}% SOC", 100 * s.until_value)});
       break;
     case U::Current: {
+      if (s.cv_V && !cv_phase) break;  // the current only tapers in the CV phase
       const double Icut = s.until_c_rate ? s.until_value * Qnom : s.until_value;
       plan.events.push_back({Event::Quantity::CurrentMagnitude, Icut, -1, fmt::format("until {:.4g} A", Icut)});
       break;
     }
     case U::None: break;
   }
+  if (s.cv_V && !cv_phase) {
+    plan.cv_event = static_cast<int>(plan.events.size());
+    plan.events.push_back({Event::Quantity::Voltage, *s.cv_V, discharging ? -1 : +1, fmt::format("CV at {} V", *s.cv_V)});
+  }
   plan.user_events = plan.events.size();
-  if (s.kind == K::Current || s.kind == K::Power) {
+  if (kind == K::Current || kind == K::Power) {
     if (discharging)
       plan.events.push_back({Event::Quantity::Voltage, p.cell.lower_voltage_cutoff_V, -1, "lower voltage cut-off"});
     else
       plan.events.push_back({Event::Quantity::Voltage, p.cell.upper_voltage_cutoff_V, +1, "upper voltage cut-off"});
   }
-  if (s.kind != K::Rest) {
+  if (kind != K::Rest) {
     const double lo = 1e-4, hi = 1 - 1e-4;
     plan.events.push_back({Event::Quantity::NegativeSurfaceStoichiometry, lo, -1, "negative particle surface emptied"});
     plan.events.push_back({Event::Quantity::NegativeSurfaceStoichiometry, hi, +1, "negative particle surface filled"});
@@ -71,8 +84,8 @@ StepPlan plan_step(const ExperimentStep& s, const CellModel& m) {
     // Open-ended step: a generous time limit so that an unreachable condition cannot run forever.
     plan.time_limited = true;
     double I = std::abs(plan.value);
-    if (s.kind == K::Power) I = std::abs(plan.value) / std::max(0.5, p.cell.lower_voltage_cutoff_V);
-    plan.duration_s = (s.kind == K::Voltage || I == 0.0) ? 86400.0 : 1.5 * 3600.0 * Qnom / I + 3600.0;
+    if (kind == K::Power) I = std::abs(plan.value) / std::max(0.5, p.cell.lower_voltage_cutoff_V);
+    plan.duration_s = (kind == K::Voltage || I == 0.0) ? 86400.0 : 1.5 * 3600.0 * Qnom / I + 3600.0;
   }
   return plan;
 }
@@ -176,33 +189,25 @@ class Runner {
         return;
       }
     }
-    m_.set_control(plan.control, plan.value);
-    m_.set_events(plan.events);
-    try {
-      m_.consistent_init(t, y.data(), yp_.data());
-    } catch (const Error& e) {
-      // The step asks for an operating point the cell cannot reach (e.g. a hold far outside its
-      // voltage range). In the first cycle of a run that is bad input; later the cell has aged or
-      // drifted out of the experiment's reach, which ends the run keeping what came before.
-      if (first_cycle)
-        throw InputError(fmt::format("cycle {}, step '{}': cannot start the step: {}", cycle + 1, s.text, e.what()));
-      const CellOutputs o = m_.outputs(y.data());
-      throw RunStopped("cycle {}, step '{}' cannot start at t = {:.1f} s (V = {:.4f} V, SOC = {:.4f}): {}", cycle + 1,
-                       s.text, t, o.voltage_V, o.soc, e.what());
-    }
-    // A step whose end condition already holds is skipped, as a cycler does.
-    const CellOutputs o0 = m_.outputs(y.data());
+    start(plan, s, cycle);
+    // A step whose end condition already holds is skipped, as a cycler does; a CC-CV step that
+    // starts at or beyond its CV voltage goes straight to its CV phase.
+    CellOutputs o0 = m_.outputs(y.data());
     c.observe(o0);
-    std::string met;
-    for (const Event& e : plan.events)
-      if (already_met(e, m_.event_quantity(e, o0))) { met = e.reason; break; }
-    if (!met.empty()) {
+    int met = first_met(plan, o0);
+    if (met >= 0 && met == plan.cv_event) {
+      plan = cv_plan(s, plan.duration_s, plan.time_limited);
+      start(plan, s, cycle);
+      o0 = m_.outputs(y.data());
+      met = first_met(plan, o0);
+    }
+    if (met >= 0) {
       sr.end_s = t;
       sr.skipped = true;
       sr.end_reason = "skipped";
       out.warnings.push_back(fmt::format("cycle {}, step '{}' skipped: its end condition ({}) already holds at its "
-                                         "start (V = {:.4f} V, SOC = {:.4f})", cycle + 1, s.text, met, o0.voltage_V,
-                                         o0.soc));
+                                         "start (V = {:.4f} V, SOC = {:.4f})", cycle + 1, s.text,
+                                         plan.events[static_cast<size_t>(met)].reason, o0.voltage_V, o0.soc));
       out.steps.push_back(sr);
       return;  // the next step re-solves the current for its own control
     }
@@ -211,8 +216,23 @@ class Runner {
     const CycleFigures c0 = c;  // cycle statistics before the step (restored if the step is retried)
     const size_t samples0 = out.time_s.size();
     double energy_Wh = 0;
+    // The step's integration: its plan, then (for a CC-CV step that reached its CV voltage) the CV
+    // phase for the rest of the step's time.
+    auto attempt = [&](DaeIntegrator& integ) {
+      m_.set_control(plan.control, plan.value);
+      m_.set_events(plan.events);
+      double e = integrate(integ, plan, s, cycle, o0, out, sr);
+      if (plan.cv_event < 0 || sr.end_reason != plan.events[static_cast<size_t>(plan.cv_event)].reason) return e;
+      const double left = plan.duration_s - (t - t0);
+      if (left <= 1e-9 * std::max(1.0, plan.duration_s)) return e;
+      const StepPlan cv = cv_plan(s, left, plan.time_limited);
+      start(cv, s, cycle);
+      const CellOutputs o1 = m_.outputs(y.data());
+      if (first_met(cv, o1) >= 0) return e;
+      return e + integrate(integ, cv, s, cycle, o1, out, sr);
+    };
     try {
-      energy_Wh = integrate(*integ_, plan, s, cycle, o0, out, sr);
+      energy_Wh = attempt(*integ_);
     } catch (const SolverError& first) {
       // Retry the whole step from its start with tolerances ten times tighter.
       y = y0;
@@ -230,7 +250,7 @@ class Runner {
         tight_ = std::make_unique<DaeIntegrator>(m_, d);
       }
       try {
-        energy_Wh = integrate(*tight_, plan, s, cycle, o0, out, sr);
+        energy_Wh = attempt(*tight_);
         out.warnings.push_back(fmt::format("cycle {}, step '{}': the integrator failed ({}); the step was repeated "
                                            "with tolerances ten times tighter and succeeded", cycle + 1, s.text,
                                            first.detail()));
@@ -248,6 +268,37 @@ class Runner {
     c.throughput_Ah += std::abs(sr.discharge_Ah);
     c.energy_Wh += energy_Wh;
     if (sr.discharge_Ah > 0) c.discharge_Ah += sr.discharge_Ah;
+  }
+
+  /// Sets the model to `plan`'s control and events and solves consistent initial values at t.
+  void start(const StepPlan& plan, const ExperimentStep& s, int cycle) {
+    m_.set_control(plan.control, plan.value);
+    m_.set_events(plan.events);
+    try {
+      m_.consistent_init(t, y.data(), yp_.data());
+    } catch (const Error& e) {
+      // The step asks for an operating point the cell cannot reach (e.g. a hold far outside its
+      // voltage range). In the first cycle of a run that is bad input; later the cell has aged or
+      // drifted out of the experiment's reach, which ends the run keeping what came before.
+      if (first_cycle)
+        throw InputError(fmt::format("cycle {}, step '{}': cannot start the step: {}", cycle + 1, s.text, e.what()));
+      const CellOutputs o = m_.outputs(y.data());
+      throw RunStopped("cycle {}, step '{}' cannot start at t = {:.1f} s (V = {:.4f} V, SOC = {:.4f}): {}", cycle + 1,
+                       s.text, t, o.voltage_V, o.soc, e.what());
+    }
+  }
+  /// Index of the first of the plan's events that already holds at o, or -1.
+  int first_met(const StepPlan& plan, const CellOutputs& o) const {
+    for (size_t i = 0; i < plan.events.size(); ++i)
+      if (already_met(plan.events[i], m_.event_quantity(plan.events[i], o))) return static_cast<int>(i);
+    return -1;
+  }
+  /// The CV phase of a CC-CV step, lasting at most `duration_s`.
+  StepPlan cv_plan(const ExperimentStep& s, double duration_s, bool time_limited) const {
+    StepPlan p = plan_step(s, m_, true);
+    p.duration_s = duration_s;
+    p.time_limited = time_limited;
+    return p;
   }
 
   /// Integrates one step from (t, y) to its end; returns the energy moved [W h]. On success t and y

@@ -25,6 +25,9 @@ struct ExperimentStep {
   Until until = Until::None;
   double until_value = 0;       ///< V, A (absolute), or SOC fraction
   bool until_c_rate = false;    ///< until_value is a C-rate (current termination "C/50")
+  /// "Charge at 2C with CV at 4.2 V until 80% SOC": constant current (or power) until the voltage
+  /// reaches cv_V, then held at cv_V (the current tapers) until the end condition, as chargers do.
+  std::optional<double> cv_V;
   std::string source;           ///< file:line or "command line"
 };
 
