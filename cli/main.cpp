@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <filesystem>
+#include <fstream>
 
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include "packlife/core/error.hpp"
 #include "packlife/models/lifecycle.hpp"
 #include "packlife/models/output.hpp"
+#include "packlife/models/validation.hpp"
 
 namespace {
 
@@ -257,6 +260,73 @@ nlohmann::json lifecycle_json(const packlife::LifecycleResult& r, double wall_ms
   return j;
 }
 
+struct ValidateArgs {
+  std::string name;
+  std::string params, policy, out_dir;
+  std::vector<std::string> set;
+  bool json = false, quiet = false;
+};
+
+nlohmann::json validation_json(const packlife::ValidationResult& r) {
+  using nlohmann::json;
+  json curves = json::array();
+  for (const auto& c : r.curves)
+    curves.push_back({{"name", c.name}, {"unit", c.unit}, {"rmse", c.rmse}, {"max_error", c.max_error}, {"points", c.points}});
+  json j = {{"case", r.name}, {"description", r.description}, {"parameter_set", r.parameter_set},
+            {"curves", curves}, {"notes", r.notes}, {"wall_s", r.wall_s}};
+  for (const auto& [k, v] : r.metrics.items()) j[k] = v;
+  return j;
+}
+
+int run_validate_cmd(const ValidateArgs& a) {
+  using namespace packlife;
+  namespace fs = std::filesystem;
+  const std::vector<std::string> names = a.name == "all" ? validation_case_names() : std::vector<std::string>{a.name};
+  if (a.name != "all") {
+    const auto known = validation_case_names();
+    if (std::find(known.begin(), known.end(), a.name) == known.end())
+      throw InputError("", 0, 0, "case", fmt::format("unknown validation case '{}' (known: {}, all)", a.name,
+                                                     fmt::join(known, ", ")));
+  }
+  if (!a.policy.empty()) parse_charge_policy(a.policy);  // bad input before any simulation
+  if (!a.out_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(a.out_dir, ec);
+    if (ec || !fs::is_directory(a.out_dir))
+      throw InputError(a.out_dir, 0, 0, "--out-dir", "cannot create the output directory: " + ec.message());
+  }
+  ValidationOptions o;
+  o.params = a.params;
+  o.set = a.set;
+  o.policy = a.policy;
+  if (!a.quiet) o.progress = [](const std::string& line) { fmt::print(stderr, "  {}\n", line); };
+  nlohmann::json all = nlohmann::json::array();
+  for (const std::string& n : names) {
+    const ValidationResult r = run_validation(n, o);
+    for (const ValidationTable& t : r.tables) {
+      if (a.out_dir.empty()) continue;
+      AtomicFile f((fs::path(a.out_dir) / t.file).string());
+      {
+        std::ofstream out(f.temp_path());
+        out << fmt::format("{}\n", fmt::join(t.columns, ","));
+        for (const auto& row : t.rows) out << fmt::format("{}\n", fmt::join(row, ","));
+        if (!out) throw Error("cannot write {}", f.temp_path());
+      }
+      f.commit();
+    }
+    all.push_back(validation_json(r));
+    if (a.json || a.quiet) continue;
+    fmt::print("{}: {} (parameter set {}, {:.1f} s)\n", r.name, r.description, r.parameter_set, r.wall_s);
+    for (const auto& c : r.curves)
+      fmt::print("  {:40} RMSE {:10.4g} {}  max {:10.4g} {}  ({} points)\n", c.name, c.rmse, c.unit, c.max_error, c.unit, c.points);
+    for (const auto& [k, v] : r.metrics.items())
+      if (!v.is_array() && !v.is_object()) fmt::print("  {} = {}\n", k, v.dump());
+    for (const auto& note : r.notes) fmt::print("  note: {}\n", note);
+  }
+  if (a.json) std::cout << (a.name == "all" ? nlohmann::json{{"cases", all}} : all.front()).dump(2) << "\n";
+  return 0;
+}
+
 int run_lifecycle_cmd(const LifecycleArgs& a) {
   using namespace packlife;
   const auto wall0 = std::chrono::steady_clock::now();
@@ -379,6 +449,17 @@ int main(int argc, char** argv) {
   life->add_flag("--print-scenario", la.print_scenario,
                  "print the resolved scenario (every key, with overrides applied) as YAML and exit");
 
+  ValidateArgs va;
+  auto* val = app.add_subcommand("validate", "compare packlife with lab data: a named case or all (docs/validation.md)");
+  val->add_option("case", va.name, "case name: " + fmt::format("{}", fmt::join(packlife::validation_case_names(), ", ")) + ", or all")
+      ->required();
+  val->add_option("--params", va.params, "parameter set for the case's cell (default: the case's own)");
+  val->add_option("--set", va.set, "override one parameter, KEY=VALUE (repeatable)")->take_all()->allow_extra_args(false);
+  val->add_option("--policy", va.policy, "severson2019: simulate this charging policy C1(Q1%)-C2, e.g. \"5.6C(36%)-4.3C\"");
+  val->add_option("--out-dir", va.out_dir, "write each case's simulated and measured series as CSV into this directory");
+  val->add_flag("--json", va.json, "print JSON (one object per case; {\"cases\": [...]} for all)");
+  val->add_flag("--quiet", va.quiet, "print nothing but errors");
+
   int repeats = 21;
   bool bench_json = false;
   auto* bench = app.add_subcommand("bench", "time reference solves (median over repeats, one thread)");
@@ -401,6 +482,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*life) return run_lifecycle_cmd(la);
+    if (*val) return run_validate_cmd(va);
     return run_simulate(sa);  // also the default job when no subcommand is given
   } catch (const packlife::InputError& e) {
     fmt::print(stderr, "error: {}\n", e.what());

@@ -52,6 +52,7 @@ CsvTable CsvTable::read(const std::string& path) {
     auto fields = split(line);
     if (t.columns_.empty()) {
       t.columns_ = std::move(fields);
+      t.header_line_ = n;
       continue;
     }
     if (fields.size() != t.columns_.size())
@@ -67,7 +68,7 @@ CsvTable CsvTable::read(const std::string& path) {
 int CsvTable::column(const std::string& name) const {
   for (size_t i = 0; i < columns_.size(); ++i)
     if (columns_[i] == name) return static_cast<int>(i);
-  throw InputError(path_, 0, 0, name, fmt::format("missing column (the header has: {})", fmt::join(columns_, ", ")));
+  throw InputError(path_, header_line_, 0, name, fmt::format("missing column (the header has: {})", fmt::join(columns_, ", ")));
 }
 
 double CsvTable::number(size_t row, int col) const {

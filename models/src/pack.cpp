@@ -20,7 +20,7 @@ std::string chemistry_parameter_set(const std::string& chemistry) {
   throw InputError("", 0, 0, "pack.chemistry", fmt::format("unknown chemistry '{}': expected nmc811 or lfp", chemistry));
 }
 
-ParameterSet scaled_cell(const ParameterSet& p, double area_scale) {
+ParameterSet scaled_cell(const ParameterSet& p, double area_scale, const std::string& why) {
   if (!(area_scale > 0 && std::isfinite(area_scale)))
     throw Error("electrode area scale {} must be positive", area_scale);
   ParameterSet s = p;
@@ -30,7 +30,7 @@ ParameterSet scaled_cell(const ParameterSet& p, double area_scale) {
   set("cell.nominal_capacity_Ah", p.cell.nominal_capacity_Ah * area_scale);
   set("cell.cooling_area_m2", p.cell.cooling_area_m2 * area_scale);
   set("cell.volume_m3", p.cell.volume_m3 * area_scale);
-  apply_parameter_overrides(s, a, fmt::format("pack design (electrode area x {:.6g})", area_scale));
+  apply_parameter_overrides(s, a, fmt::format("{} (electrode area x {:.6g})", why, area_scale));
   return s;
 }
 

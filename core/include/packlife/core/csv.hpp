@@ -35,6 +35,7 @@ class CsvTable {
   std::vector<std::string> columns_;
   std::vector<std::vector<std::string>> rows_;
   std::vector<int> lines_;
+  int header_line_ = 0;
 };
 
 }  // namespace packlife

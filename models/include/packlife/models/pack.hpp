@@ -35,8 +35,9 @@ PackDesign design_pack(const std::string& chemistry, double energy_kWh);
 /// The parameter set a chemistry uses.
 std::string chemistry_parameter_set(const std::string& chemistry);
 /// `p` with its electrode area (width), nominal capacity, cooling area and volume scaled by
-/// `area_scale`; recorded as parameter overrides so the resolved inputs show them.
-ParameterSet scaled_cell(const ParameterSet& p, double area_scale);
+/// `area_scale`; recorded as parameter overrides (source `why`, default "pack design") so the
+/// resolved inputs show them.
+ParameterSet scaled_cell(const ParameterSet& p, double area_scale, const std::string& why = "pack design");
 
 /// Expected largest of n independent standard normal values, Blom's approximation
 /// Phi^-1((n - 0.375) / (n + 0.25)) (G. Blom, Statistical Estimates and Transformed Beta-Variables,

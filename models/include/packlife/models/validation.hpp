@@ -1,0 +1,61 @@
+#pragma once
+/// @file validation.hpp
+/// Validation cases: packlife's predictions beside independent measurements (lab cycling data)
+/// with error figures per curve, run by `packlife validate NAME|all` (docs/validation.md).
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace packlife {
+
+/// Error figures of one compared curve (simulated against measured), in the curve's own unit.
+struct ValidationCurve {
+  std::string name;
+  std::string unit;
+  double rmse = 0;
+  double max_error = 0;
+  size_t points = 0;
+};
+
+/// A table written by --out-dir: simulated beside measured.
+struct ValidationTable {
+  std::string file;  ///< file name (no directory)
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct ValidationResult {
+  std::string name, description, parameter_set;
+  std::vector<ValidationCurve> curves;
+  nlohmann::json metrics = nlohmann::json::object();  ///< case figures (predicted_cycle_life, ...)
+  std::vector<ValidationTable> tables;
+  std::vector<std::string> notes;  ///< assumptions and caveats shown with the result
+  double wall_s = 0;
+};
+
+struct ValidationOptions {
+  std::string params;                ///< parameter set (empty: the case's default)
+  std::vector<std::string> set;      ///< parameter overrides KEY=VALUE
+  std::string policy;                ///< severson2019: one charging policy instead of the training set
+  std::function<void(const std::string&)> progress;  ///< one line per finished item (may be empty)
+};
+
+/// Names of the cases, in the order `validate all` runs them.
+std::vector<std::string> validation_case_names();
+/// Runs one case; InputError for an unknown name or bad options.
+ValidationResult run_validation(const std::string& name, const ValidationOptions& o);
+
+/// A Severson et al. (2019) fast-charging policy "C1(Q1%)-C2".
+struct ChargePolicy {
+  double c1 = 0, q1 = 0, c2 = 0;  ///< C-rates and switch SOC (fraction)
+  std::string text;
+};
+/// Parses "5.6C(36%)-4.3C"; InputError naming the text and the expected form.
+ChargePolicy parse_charge_policy(const std::string& text);
+
+/// Root-mean-square and maximum absolute difference of two equally long series.
+ValidationCurve compare_curves(const std::string& name, const std::string& unit, const std::vector<double>& simulated,
+                               const std::vector<double>& measured);
+
+}  // namespace packlife

@@ -1,0 +1,130 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "helpers.hpp"
+#include "packlife/core/error.hpp"
+#include "packlife/models/labdata.hpp"
+#include "packlife/models/validation.hpp"
+
+using namespace packlife;
+using test::run_cli;
+using test::temp_dir;
+
+namespace {
+std::string write(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string p = dir + "/" + name;
+  std::ofstream(p) << text;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("lab data: the three built-in formats are recognised by their header", "[labdata]") {
+  const std::string d = temp_dir("labdata_formats");
+  SECTION("plain cycle-level CSV with condition columns, several cells") {
+    const auto p = write(d, "plain.csv", "cell,cycle,capacity_Ah,temperature_C\nA,0,2.0,25\nA,100,1.9,25\nB,0,2.1,45\nB,50,1.8,45\n");
+    const auto cells = read_lab_cycles(p);
+    REQUIRE(cells.size() == 2);
+    CHECK(cells[0].id == "A");
+    CHECK(cells[1].capacity_Ah == std::vector<double>{2.1, 1.8});
+    CHECK(cells[1].conditions.at("temperature_C") == "45");
+    // Interpolated crossing: 2.1 -> 1.8 over 50 cycles reaches 1.95 at cycle 25.
+    CHECK(cycles_to(cells[1], 1.95) == Approx(25));
+    CHECK(cycles_to(cells[0], 1.0) < 0);
+  }
+  SECTION("Battery Archive cycle-level export (one cell per file, id from the file name)") {
+    const auto p = write(d, "CALCE_CS2_35.csv",
+                         "Cycle_Index,Start_Time,End_Time,Test_Time (s),Min_Current (A),Max_Current (A),Min_Voltage (V),"
+                         "Max_Voltage (V),Charge_Capacity (Ah),Discharge_Capacity (Ah),Charge_Energy (Wh),Discharge_Energy (Wh)\n"
+                         "1,0,1,3600,-1,1,2.7,4.2,1.1,1.08,4,3.9\n2,1,2,7200,-1,1,2.7,4.2,1.1,1.07,4,3.8\n");
+    const auto cells = read_lab_cycles(p);
+    REQUIRE(cells.size() == 1);
+    CHECK(cells[0].id == "CALCE_CS2_35");
+    CHECK(cells[0].capacity_Ah == std::vector<double>{1.08, 1.07});
+  }
+  SECTION("Battery Archive time series: discharge capacity per cycle from the current") {
+    // Charge positive in the export: 1 A discharge (written -1) for 1 h in cycle 1, 0.5 A for 1 h in cycle 2.
+    const auto p = write(d, "ts.csv",
+                         "Date_Time,Test_Time (s),Cycle_Index,Current (A),Voltage (V),Charge_Capacity (Ah),"
+                         "Discharge_Capacity (Ah),Charge_Energy (Wh),Discharge_Energy (Wh),Environment_Temperature (C),"
+                         "Cell_Temperature (C)\n"
+                         "x,0,1,-1,3.9,0,0,0,0,25,25\nx,3600,1,-1,3.3,0,1,0,3.5,25,26\n"
+                         "x,3601,2,-0.5,3.9,0,0,0,0,25,25\nx,7201,2,-0.5,3.4,0,0.5,0,1.8,25,25\n");
+    const LabTimeSeries s = read_lab_time_series(p);
+    CHECK(s.current_A[0] == 1.0);  // discharge positive inside packlife
+    CHECK(s.temperature_C.size() == 4);
+    const LabCell c = s.capacity_per_cycle();
+    REQUIRE(c.cycle.size() == 2);
+    CHECK(c.capacity_Ah[0] == Approx(1.0).epsilon(1e-3));
+    CHECK(c.capacity_Ah[1] == Approx(0.5).epsilon(1e-3));
+  }
+  SECTION("a column map from datasets/lab/formats (the NASA table)") {
+    const auto cells = read_lab_cycles(data_dir() + "/lab/nasa_pcoe/capacity_per_cycle.csv", "nasa-pcoe");
+    REQUIRE(cells.size() == 4);
+    CHECK(cells[0].id == "B0005");
+    CHECK(cells[0].capacity_Ah.front() == Approx(1.85649));
+  }
+}
+
+TEST_CASE("lab data: bad files name the file, line and column", "[labdata][errors]") {
+  const std::string d = temp_dir("labdata_errors");
+  auto throws = [](const std::function<void()>& f, const std::vector<std::string>& parts) {
+    try {
+      f();
+      FAIL("no error");
+    } catch (const InputError& e) {
+      for (const auto& s : parts) CHECK_THAT(e.what(), Catch::Contains(s));
+    }
+  };
+  const auto missing = write(d, "missing.csv", "cell,cycle,capacity\nA,1,2.0\n");
+  throws([&] { read_lab_cycles(missing, "plain"); }, {"missing.csv:1", "capacity_Ah", "missing column"});
+  throws([&] { read_lab_cycles(missing); }, {"missing.csv", "unknown lab data format", "cell,cycle,capacity"});
+  const auto text = write(d, "text.csv", "cell,cycle,capacity_Ah\nA,1,2.0\nA,2,abc\n");
+  throws([&] { read_lab_cycles(text); }, {"text.csv:3", "capacity_Ah", "'abc' is not a number"});
+  const auto order = write(d, "order.csv", "cell,cycle,capacity_Ah\nA,5,2.0\nA,3,1.9\n");
+  throws([&] { read_lab_cycles(order); }, {"order.csv:3", "increasing cycle order"});
+  const auto back = write(d, "back.csv",
+                          "Test_Time (s),Cycle_Index,Current (A),Voltage (V)\n0,1,1,3.9\n10,1,1,3.8\n5,1,1,3.7\n");
+  throws([&] { read_lab_time_series(back); }, {"back.csv:4", "Test_Time (s)", "backwards"});
+  throws([&] { read_lab_cycles(text, "no-such-cycler"); }, {"unknown lab data format 'no-such-cycler'", "arbin"});
+  throws([&] { read_lab_cycles(text, "battery-archive-timeseries"); }, {"timeseries", "cycle"});
+  const auto map = write(d, "map.yaml", "kind: cycle\ncolumns:\n  cycle: c\n  capacty_Ah: q\n");
+  throws([&] { read_lab_cycles(text, map); }, {"map.yaml:4", "capacty_Ah", "unknown field"});
+}
+
+TEST_CASE("severson policies parse, and bad ones are input errors", "[labdata][validation]") {
+  const ChargePolicy p = parse_charge_policy("5.6C(36%)-4.3C");
+  CHECK(p.c1 == 5.6);
+  CHECK(p.q1 == Approx(0.36));
+  CHECK(p.c2 == 4.3);
+  CHECK(parse_charge_policy("4.4c(55%)-6c").text == "4.4C(55%)-6C");
+  for (const char* bad : {"5.6C-4.3C", "5.6C(90%)-4.3C", "0C(30%)-4C", "fast", "5.6C(36%)-4.3"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_charge_policy(bad), InputError);
+  }
+  const ValidationCurve c = compare_curves("x", "mV", {1, 2, 3}, {1, 2, 5});
+  CHECK(c.rmse == Approx(std::sqrt(4.0 / 3)));
+  CHECK(c.max_error == 2);
+}
+
+TEST_CASE("validate: one policy end to end, and bad input exits 2 before simulating", "[labdata][validation][cli]") {
+  // A short calibration-free check of the plumbing: the slowest-ageing uncalibrated set lives beyond
+  // the simulated limit, which --json reports as null rather than a number.
+  const auto r = run_cli("validate severson2019 --policy '3.6C(80%)-3.6C' --json --quiet", false);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["policy"] == "3.6C(80%)-3.6C");
+  CHECK(j.contains("predicted_cycle_life"));
+  CHECK(j["measured_cycle_life"] == nlohmann::json::array({2160}));
+  const std::string d = temp_dir("validate_errors");
+  for (const std::string& args : {"validate nosuchcase", "validate severson2019 --policy '9C-1C'",
+                                  "validate nasa-pcoe --policy '4C(80%)-4C'", "validate nasa-pcoe --params nosuchset",
+                                  "validate nasa-pcoe --set nosuch.key=1"}) {
+    INFO(args);
+    const auto e = run_cli(args + " --out-dir " + d + "/out");
+    CHECK(e.code == 2);
+    CHECK_THAT(e.out, Catch::Contains("error"));
+    CHECK_FALSE(std::filesystem::exists(d + "/out/nasa-pcoe.csv"));
+  }
+}
