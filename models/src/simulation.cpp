@@ -228,7 +228,10 @@ class Runner {
       const StepPlan cv = cv_plan(s, left, plan.time_limited);
       start(cv, s, cycle);
       const CellOutputs o1 = m_.outputs(y.data());
-      if (first_met(cv, o1) >= 0) return e;
+      if (const int k = first_met(cv, o1); k >= 0) {  // e.g. a current floor already reached
+        sr.end_reason = cv.events[static_cast<size_t>(k)].reason;
+        return e;
+      }
       return e + integrate(integ, cv, s, cycle, o1, out, sr);
     };
     try {
