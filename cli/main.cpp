@@ -282,12 +282,7 @@ int run_validate_cmd(const ValidateArgs& a) {
   using namespace packlife;
   namespace fs = std::filesystem;
   const std::vector<std::string> names = a.name == "all" ? validation_case_names() : std::vector<std::string>{a.name};
-  if (a.name != "all") {
-    const auto known = validation_case_names();
-    if (std::find(known.begin(), known.end(), a.name) == known.end())
-      throw InputError("", 0, 0, "case", fmt::format("unknown validation case '{}' (known: {}, all)", a.name,
-                                                     fmt::join(known, ", ")));
-  }
+  if (a.name != "all") check_validation_case(a.name);
   if (!a.policy.empty()) parse_charge_policy(a.policy);  // bad input before any simulation
   if (!a.out_dir.empty()) {
     std::error_code ec;

@@ -12,18 +12,12 @@ using namespace packlife;
 using test::run_cli;
 using test::temp_dir;
 
-namespace {
-std::string write(const std::string& dir, const std::string& name, const std::string& text) {
-  const std::string p = dir + "/" + name;
-  std::ofstream(p) << text;
-  return p;
-}
-}  // namespace
+using test::write_file;
 
 TEST_CASE("lab data: the three built-in formats are recognised by their header", "[labdata]") {
   const std::string d = temp_dir("labdata_formats");
   SECTION("plain cycle-level CSV with condition columns, several cells") {
-    const auto p = write(d, "plain.csv", "cell,cycle,capacity_Ah,temperature_C\nA,0,2.0,25\nA,100,1.9,25\nB,0,2.1,45\nB,50,1.8,45\n");
+    const auto p = write_file(d, "plain.csv", "cell,cycle,capacity_Ah,temperature_C\nA,0,2.0,25\nA,100,1.9,25\nB,0,2.1,45\nB,50,1.8,45\n");
     const auto cells = read_lab_cycles(p);
     REQUIRE(cells.size() == 2);
     CHECK(cells[0].id == "A");
@@ -34,7 +28,7 @@ TEST_CASE("lab data: the three built-in formats are recognised by their header",
     CHECK(cycles_to(cells[0], 1.0) < 0);
   }
   SECTION("Battery Archive cycle-level export (one cell per file, id from the file name)") {
-    const auto p = write(d, "CALCE_CS2_35.csv",
+    const auto p = write_file(d, "CALCE_CS2_35.csv",
                          "Cycle_Index,Start_Time,End_Time,Test_Time (s),Min_Current (A),Max_Current (A),Min_Voltage (V),"
                          "Max_Voltage (V),Charge_Capacity (Ah),Discharge_Capacity (Ah),Charge_Energy (Wh),Discharge_Energy (Wh)\n"
                          "1,0,1,3600,-1,1,2.7,4.2,1.1,1.08,4,3.9\n2,1,2,7200,-1,1,2.7,4.2,1.1,1.07,4,3.8\n");
@@ -45,7 +39,7 @@ TEST_CASE("lab data: the three built-in formats are recognised by their header",
   }
   SECTION("Battery Archive time series: discharge capacity per cycle from the current") {
     // Charge positive in the export: 1 A discharge (written -1) for 1 h in cycle 1, 0.5 A for 1 h in cycle 2.
-    const auto p = write(d, "ts.csv",
+    const auto p = write_file(d, "ts.csv",
                          "Date_Time,Test_Time (s),Cycle_Index,Current (A),Voltage (V),Charge_Capacity (Ah),"
                          "Discharge_Capacity (Ah),Charge_Energy (Wh),Discharge_Energy (Wh),Environment_Temperature (C),"
                          "Cell_Temperature (C)\n"
@@ -77,20 +71,26 @@ TEST_CASE("lab data: bad files name the file, line and column", "[labdata][error
       for (const auto& s : parts) CHECK_THAT(e.what(), Catch::Contains(s));
     }
   };
-  const auto missing = write(d, "missing.csv", "cell,cycle,capacity\nA,1,2.0\n");
+  const auto missing = write_file(d, "missing.csv", "cell,cycle,capacity\nA,1,2.0\n");
   throws([&] { read_lab_cycles(missing, "plain"); }, {"missing.csv:1", "capacity_Ah", "missing column"});
   throws([&] { read_lab_cycles(missing); }, {"missing.csv", "unknown lab data format", "cell,cycle,capacity"});
-  const auto text = write(d, "text.csv", "cell,cycle,capacity_Ah\nA,1,2.0\nA,2,abc\n");
+  const auto text = write_file(d, "text.csv", "cell,cycle,capacity_Ah\nA,1,2.0\nA,2,abc\n");
   throws([&] { read_lab_cycles(text); }, {"text.csv:3", "capacity_Ah", "'abc' is not a number"});
-  const auto order = write(d, "order.csv", "cell,cycle,capacity_Ah\nA,5,2.0\nA,3,1.9\n");
+  const auto order = write_file(d, "order.csv", "cell,cycle,capacity_Ah\nA,5,2.0\nA,3,1.9\n");
   throws([&] { read_lab_cycles(order); }, {"order.csv:3", "increasing cycle order"});
-  const auto back = write(d, "back.csv",
+  const auto back = write_file(d, "back.csv",
                           "Test_Time (s),Cycle_Index,Current (A),Voltage (V)\n0,1,1,3.9\n10,1,1,3.8\n5,1,1,3.7\n");
   throws([&] { read_lab_time_series(back); }, {"back.csv:4", "Test_Time (s)", "backwards"});
   throws([&] { read_lab_cycles(text, "no-such-cycler"); }, {"unknown lab data format 'no-such-cycler'", "arbin"});
   throws([&] { read_lab_cycles(text, "battery-archive-timeseries"); }, {"timeseries", "cycle"});
-  const auto map = write(d, "map.yaml", "kind: cycle\ncolumns:\n  cycle: c\n  capacty_Ah: q\n");
+  const auto map = write_file(d, "map.yaml", "kind: cycle\ncolumns:\n  cycle: c\n  capacty_Ah: q\n");
   throws([&] { read_lab_cycles(text, map); }, {"map.yaml:4", "capacty_Ah", "unknown field"});
+  const auto lacking = write_file(d, "lacking.yaml", "kind: timeseries\ncolumns:\n  time_s: t\n  cycle: c\n");
+  throws([&] { read_lab_time_series(back, lacking); }, {"lacking.yaml", "current_A"});
+  const auto kind = write_file(d, "kind.yaml", "kind: cycles\ncolumns:\n  cycle: c\n");
+  throws([&] { read_lab_cycles(text, kind); }, {"kind.yaml:1", "'cycle' or 'timeseries'"});
+  const auto negative = write_file(d, "negative.csv", "cell,cycle,capacity_Ah\nA,1,-2.0\n");
+  throws([&] { read_lab_cycles(negative); }, {"negative.csv:2", "negative capacity"});
 }
 
 TEST_CASE("severson policies parse, and bad ones are input errors", "[labdata][validation]") {
@@ -118,7 +118,12 @@ TEST_CASE("validate: one policy end to end, and bad input exits 2 before simulat
   CHECK(j.contains("predicted_cycle_life"));
   CHECK(j["measured_cycle_life"] == nlohmann::json::array({2160}));
   const std::string d = temp_dir("validate_errors");
-  for (const std::string& args : {"validate nosuchcase", "validate severson2019 --policy '9C-1C'",
+  // An output directory that cannot be made (a file stands in its place) is reported before any run.
+  const auto blocker = write_file(d, "blocker", "not a directory");
+  const auto e = run_cli("validate nasa-pcoe --out-dir " + blocker + "/out");
+  CHECK(e.code == 2);
+  CHECK_THAT(e.out, Catch::Contains("cannot create the output directory"));
+  for (const std::string args : {"validate nosuchcase", "validate severson2019 --policy '9C-1C'",
                                   "validate nasa-pcoe --policy '4C(80%)-4C'", "validate nasa-pcoe --params nosuchset",
                                   "validate nasa-pcoe --set nosuch.key=1"}) {
     INFO(args);

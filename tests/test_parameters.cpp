@@ -196,10 +196,7 @@ TEST_CASE("malformed parameter files name file, line and key", "[parameters][err
 
 TEST_CASE("tabulated functions: not-a-knot cubic spline, file errors", "[parameters][functions]") {
   const auto dir = test::temp_dir("tables");
-  auto write = [&](const std::string& name, const std::string& text) {
-    std::ofstream(dir + "/" + name) << text;
-    return dir + "/" + name;
-  };
+  auto write = [&](const std::string& name, const std::string& text) { return test::write_file(dir, name, text); };
   // A not-a-knot spline reproduces a cubic exactly, on uneven knots, inside and outside the range.
   std::string cubic = "# x,y\n";
   for (double x : {0.0, 0.1, 0.25, 0.3, 0.55, 0.7, 0.9, 1.0}) cubic += fmt::format("{},{}\n", x, 2 * x * x * x - x * x + 0.5);

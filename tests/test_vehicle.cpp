@@ -14,13 +14,7 @@
 
 using namespace packlife;
 
-namespace {
-std::string write_file(const std::string& dir, const std::string& name, const std::string& text) {
-  const std::string path = dir + "/" + name;
-  std::ofstream(path) << text;
-  return path;
-}
-}  // namespace
+using test::write_file;
 
 TEST_CASE("WLTC class 3b matches the regulation's published figures", "[vehicle]") {
   const DriveCycle c = load_drive_cycle("wltc-class3b");

@@ -93,10 +93,7 @@ LabFormat format_from_yaml(const std::string& path) {
 LabFormat detect(const CsvTable& t, const std::string& want_kind) {
   const auto& cols = t.columns();
   auto has = [&](const std::string& c) { return std::find(cols.begin(), cols.end(), c) != cols.end(); };
-  std::vector<std::string> names = kBuiltins;
-  for (const std::string& n : lab_format_names())
-    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-  for (const std::string& n : names) {
+  for (const std::string& n : lab_format_names()) {  // built-ins first, then the column maps
     const LabFormat f = lab_format(n);
     if (f.kind != want_kind) continue;
     bool all = true;

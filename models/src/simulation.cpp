@@ -338,6 +338,10 @@ class Runner {
         throw SolverError(e.flag(), e.time_s(), fmt::format("cycle {}, step '{}': {}", cycle + 1, s.text, e.detail()));
       }
       const double tn = integ.time();
+      // Outputs at the output grid points in (ta, tn], at the midpoint (Simpson's rule for the
+      // energy) and at tn, interpolated by Hermite cubics of the observables or by IDA's own.
+      double pm;
+      CellOutputs on;
       if (o_.interpolation == OutputInterpolation::Hermite) {
         m_.observables(integ.y(), integ.yp(), vn.data(), rn.data());
         if (o_.keep_time_series)
@@ -346,12 +350,8 @@ class Runner {
             record(out, tg, m_.outputs_from_observables(vi.data()), cycle);
           }
         hermite(ta, va, ra, tn, vn, rn, 0.5 * (ta + tn), vi);
-        const double pm = power(m_.outputs_from_observables(vi.data()));
-        const CellOutputs on = m_.outputs_from_observables(vn.data());
-        const double pn = power(on);
-        energy_J += (tn - ta) * (pa + 4 * pm + pn) / 6.0;
-        pa = pn;
-        track(ta, tn, on);
+        pm = power(m_.outputs_from_observables(vi.data()));
+        on = m_.outputs_from_observables(vn.data());
         va.swap(vn);
         ra.swap(rn);
       } else {
@@ -361,13 +361,13 @@ class Runner {
             record(out, tg, m_.outputs(ybuf_.data()), cycle);
           }
         integ.interpolate(0.5 * (ta + tn), ybuf_.data());
-        const double pm = power(m_.outputs(ybuf_.data()));
-        const CellOutputs on = m_.outputs(integ.y());
-        const double pn = power(on);
-        energy_J += (tn - ta) * (pa + 4 * pm + pn) / 6.0;
-        pa = pn;
-        track(ta, tn, on);
+        pm = power(m_.outputs(ybuf_.data()));
+        on = m_.outputs(integ.y());
       }
+      const double pn = power(on);
+      energy_J += (tn - ta) * (pa + 4 * pm + pn) / 6.0;
+      pa = pn;
+      track(ta, tn, on);
       ta = tn;
       if (st == DaeIntegrator::Status::Step) continue;
       t = tn;

@@ -268,16 +268,21 @@ ValidationCurve compare_curves(const std::string& name, const std::string& unit,
 
 std::vector<std::string> validation_case_names() { return {"nasa-pcoe", "severson2019"}; }
 
+void check_validation_case(const std::string& name) {
+  const auto known = validation_case_names();
+  if (std::find(known.begin(), known.end(), name) == known.end())
+    throw InputError("", 0, 0, "case", fmt::format("unknown validation case '{}' (known: {}, all)", name,
+                                                   fmt::join(known, ", ")));
+}
+
 ValidationResult run_validation(const std::string& name, const ValidationOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
+  check_validation_case(name);
   if (!o.policy.empty() && name != "severson2019")
     throw InputError("", 0, 0, "--policy", "--policy applies to the severson2019 case only");
   ValidationResult r;
   if (name == "nasa-pcoe") r = nasa_pcoe(o);
-  else if (name == "severson2019") r = severson2019(o);
-  else
-    throw InputError("", 0, 0, "case", fmt::format("unknown validation case '{}' (known: {}, all)", name,
-                                                   fmt::join(validation_case_names(), ", ")));
+  else r = severson2019(o);
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

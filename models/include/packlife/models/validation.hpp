@@ -43,6 +43,8 @@ struct ValidationOptions {
 
 /// Names of the cases, in the order `validate all` runs them.
 std::vector<std::string> validation_case_names();
+/// InputError naming the known cases unless `name` is one of them.
+void check_validation_case(const std::string& name);
 /// Runs one case; InputError for an unknown name or bad options.
 ValidationResult run_validation(const std::string& name, const ValidationOptions& o);
 
