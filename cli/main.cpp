@@ -14,6 +14,7 @@
 #include "packlife/core/atomic_file.hpp"
 #include "packlife/core/build_info.hpp"
 #include "packlife/core/error.hpp"
+#include "packlife/models/fit.hpp"
 #include "packlife/models/lifecycle.hpp"
 #include "packlife/models/output.hpp"
 #include "packlife/models/validation.hpp"
@@ -322,6 +323,102 @@ int run_validate_cmd(const ValidateArgs& a) {
   return 0;
 }
 
+struct FitArgs {
+  std::string target, data, format = "auto", experiment, ageing = "default";
+  std::vector<std::string> cells;
+  double ambient_C = 25, initial_soc = 1;
+  std::string params, out, name;
+  std::vector<std::string> set, fit;
+  int max_iterations = 30;
+  bool json = false, quiet = false, absolute = false;
+  std::string command_line;
+};
+
+int run_fit_cmd(const FitArgs& a) {
+  using namespace packlife;
+  const auto wall0 = std::chrono::steady_clock::now();
+  // All input is checked before the first simulation; the output file is written only on success.
+  if (a.target.empty() == a.data.empty())
+    throw InputError("", 0, 0, "--target", "give either --target severson2019 or --data FILE (a cycle-level lab file)");
+  if (!a.target.empty() && a.target != "severson2019")
+    throw InputError("", 0, 0, "--target", fmt::format("unknown fit target '{}' (known: severson2019; or --data FILE)", a.target));
+  std::vector<FitParameter> params;
+  for (const std::string& f : a.fit) params.push_back(parse_fit_parameter(f));
+  ParameterSet base;
+  FitTarget target;
+  if (!a.target.empty()) {
+    base = severson_cell(a.params, a.set);
+    target = severson_fit_target();
+  } else {
+    base = load_parameter_set(a.params.empty() ? "chen2020" : a.params);
+    if (!a.set.empty()) apply_parameter_overrides(base, a.set);
+    parse_ageing(a.ageing, base);
+    LabFitSpec spec;
+    spec.path = a.data;
+    spec.format = a.format;
+    spec.experiment = a.experiment;
+    spec.ageing = a.ageing;
+    spec.cells = a.cells;
+    spec.ambient_C = a.ambient_C;
+    spec.initial_soc = a.initial_soc;
+    spec.absolute = a.absolute;
+    target = lab_capacity_target(spec);
+  }
+  AtomicFile out(a.out);  // reserves the path (an unwritable folder is an input error now, not after the fit)
+  FitOptions o;
+  o.max_iterations = a.max_iterations;
+  if (!a.quiet) o.progress = [](const std::string& line) { fmt::print(stderr, "  {}\n", line); };
+  FitResult r = fit_parameters(base, params, target, o);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  nlohmann::json est = nlohmann::json::array();
+  for (const FitEstimate& e : r.estimates)
+    est.push_back({{"key", e.key}, {"unit", e.unit}, {"initial", e.initial}, {"value", e.value}, {"ci95_low", e.ci_low},
+                   {"ci95_high", e.ci_high}, {"std_ln", e.std_ln}, {"at_bound", e.at_bound}});
+  nlohmann::json res = nlohmann::json::array();
+  for (size_t i = 0; i < r.residuals.size(); ++i)
+    res.push_back({{"name", r.residual_names[i]}, {"initial", r.initial_residuals[i]}, {"final", r.residuals[i]}});
+  const double n = static_cast<double>(r.residuals.size());
+  nlohmann::json j = {{"target", target.name}, {"residual", target.description}, {"base_parameter_set", base.name},
+                      {"converged", r.converged}, {"reason", r.reason}, {"parameters", est},
+                      {"rms_residual_initial", std::sqrt(r.ssr_initial / n)}, {"rms_residual", std::sqrt(r.ssr / n)},
+                      {"iterations", r.iterations}, {"evaluations", r.evaluations}, {"correlation", r.correlation},
+                      {"residuals", res}, {"wall_s", wall}, {"output", r.converged ? a.out : ""}};
+  if (r.converged) {
+    ParameterSet f = r.fitted;
+    f.name = a.name.empty() ? base.name + "-fit" : a.name;
+    f.references["packlife-fit"] = fmt::format("fitted by `{}` ({}; rms residual {:.4g})", a.command_line,
+                                               target.description, std::sqrt(r.ssr / n));
+    std::string header = fmt::format("# Made by: {}\n# Target: {}\n# {}\n# rms residual {:.6g} (start {:.6g}), {} iterations, {} simulations\n",
+                                     a.command_line, target.description, r.reason, std::sqrt(r.ssr / n),
+                                     std::sqrt(r.ssr_initial / n), r.iterations, r.evaluations);
+    for (const FitEstimate& e : r.estimates)
+      header += fmt::format("# {} = {:.6g} {} (95 % CI {:.4g} .. {:.4g}; start {:.4g}){}\n", e.key, e.value, e.unit,
+                            e.ci_low, e.ci_high, e.initial, e.at_bound ? " AT BOUND" : "");
+    {
+      std::ofstream os(out.temp_path());
+      os << header << f.to_yaml() << "\n";
+      if (!os) throw Error("cannot write {}", out.temp_path());
+    }
+    out.commit();
+  }
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+  } else if (!a.quiet) {
+    fmt::print("fit of {} to {}: {}\n  {}\n", base.name, target.name, r.converged ? "converged" : "NOT converged", r.reason);
+    fmt::print("  rms residual {:.5g} (start {:.5g}), {} iterations, {} simulations, {:.1f} s\n", std::sqrt(r.ssr / n),
+               std::sqrt(r.ssr_initial / n), r.iterations, r.evaluations, wall);
+    for (const FitEstimate& e : r.estimates)
+      fmt::print("  {:45} {:12.5g} {}  95% CI [{:.4g}, {:.4g}]  (start {:.4g}){}\n", e.key, e.value, e.unit, e.ci_low,
+                 e.ci_high, e.initial, e.at_bound ? "  at bound" : "");
+    if (r.converged) fmt::print("  wrote {}\n", a.out);
+  }
+  if (!r.converged) {
+    fmt::print(stderr, "error: the fit did not converge: {}; no parameter file written\n", r.reason);
+    return 1;
+  }
+  return 0;
+}
+
 int run_lifecycle_cmd(const LifecycleArgs& a) {
   using namespace packlife;
   const auto wall0 = std::chrono::steady_clock::now();
@@ -455,6 +552,31 @@ int main(int argc, char** argv) {
   val->add_flag("--json", va.json, "print JSON (one object per case; {\"cases\": [...]} for all)");
   val->add_flag("--quiet", va.quiet, "print nothing but errors");
 
+  FitArgs fa;
+  for (int i = 0; i < argc; ++i) fa.command_line += (i ? " " : "") + std::string(i ? argv[i] : "packlife");
+  auto* fit = app.add_subcommand("fit", "calibrate parameters to lab data by nonlinear least squares (docs/fitting.md)");
+  fit->add_option("--target", fa.target, "built-in target: severson2019 (cycle life of the training cells)");
+  fit->add_option("--data", fa.data, "cycle-level lab file to fit (capacity relative to the first cycle)");
+  fit->add_option("--format", fa.format, "lab file format (auto, or a name from docs/lab-data.md)")->capture_default_str();
+  fit->add_option("--cell", fa.cells, "--data: fit only this cell (repeatable)")->take_all()->allow_extra_args(false);
+  fit->add_option("--experiment", fa.experiment, "--data: the cycle the cells were run through, e.g. \"Charge at 1C until "
+                  "4.2 V; Discharge at 1C until 2.5 V\"");
+  fit->add_option("--ambient-C", fa.ambient_C, "--data: chamber temperature [degC]")->capture_default_str();
+  fit->add_option("--initial-soc", fa.initial_soc, "--data: SOC the first cycle starts from")->capture_default_str();
+  fit->add_flag("--absolute", fa.absolute, "--data: compare capacities in A h (the set is the tested cell) instead of "
+                "relative to each cell's first cycle");
+  fit->add_option("--ageing", fa.ageing, "--data: degradation mechanisms (as for simulate)")->capture_default_str();
+  fit->add_option("--params", fa.params, "parameter set to start from (default: a123-apr18650 for severson2019, chen2020 otherwise)");
+  fit->add_option("--set", fa.set, "override one parameter before fitting, KEY=VALUE (repeatable)")->take_all()->allow_extra_args(false);
+  fit->add_option("--fit", fa.fit, "parameter to fit, KEY or KEY:LOWER:UPPER (repeatable; fitted on a log scale from the set's value)")
+      ->required()->take_all()->allow_extra_args(false);
+  fit->add_option("--out", fa.out, "write the fitted parameter set here (only if the fit converges)")->required();
+  fit->add_option("--name", fa.name, "name of the fitted set (default: the base set's name + \"-fit\")");
+  fit->add_option("--max-iterations", fa.max_iterations, "Levenberg-Marquardt iterations before giving up")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  fit->add_flag("--json", fa.json, "print a JSON report (estimates, confidence intervals, residuals)");
+  fit->add_flag("--quiet", fa.quiet, "print nothing but errors");
+
   int repeats = 21;
   bool bench_json = false;
   auto* bench = app.add_subcommand("bench", "time reference solves (median over repeats, one thread)");
@@ -478,6 +600,7 @@ int main(int argc, char** argv) {
     }
     if (*life) return run_lifecycle_cmd(la);
     if (*val) return run_validate_cmd(va);
+    if (*fit) return run_fit_cmd(fa);
     return run_simulate(sa);  // also the default job when no subcommand is given
   } catch (const packlife::InputError& e) {
     fmt::print(stderr, "error: {}\n", e.what());

@@ -62,6 +62,8 @@ struct JacobianCheck {
   double worst = 0;         ///< largest |fd - analytic| / scale over the declared entries
   double unlisted = 0;      ///< largest |fd| outside the declared pattern
   double unlisted_rel = 0;  ///< same, relative to max(1, |F_row|)
+  int worst_row = -1, worst_col = -1;  ///< where `worst` is
+  double worst_fd = 0, worst_analytic = 0;
 };
 
 /// scale = max(|fd|, |analytic|, abs_floor, row_floor * largest analytic entry in the row).
@@ -94,7 +96,10 @@ inline JacobianCheck check_jacobian(CellModel& m, const std::vector<double>& y, 
         continue;
       }
       const double scale = std::max({std::abs(fd), std::abs(vals[k]), abs_floor, row_floor * rowmax[row]});
-      c.worst = std::max(c.worst, std::abs(fd - vals[k]) / scale);
+      if (std::abs(fd - vals[k]) / scale > c.worst) {
+        c.worst = std::abs(fd - vals[k]) / scale;
+        c.worst_row = row, c.worst_col = col, c.worst_fd = fd, c.worst_analytic = vals[k];
+      }
     }
   }
   return c;

@@ -81,7 +81,7 @@ std::string AgeingOptions::names() const {
   std::string s;
   auto add = [&](const char* n) { s += (s.empty() ? "" : ",") + std::string(n); };
   if (sei) add(sei_reaction ? "sei-reaction" : "sei-solvent-diffusion");
-  if (plating) add("plating");
+  if (plating) add(plating_irreversible ? "plating-irreversible" : "plating");
   if (lam) add("lam");
   return s.empty() ? "none" : s;
 }
@@ -113,13 +113,16 @@ AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p) {
         throw InputError(fmt::format("--ageing '{}': choose one SEI form", text));
       a.sei = true;
       a.sei_reaction = mech == "sei-reaction";
-    } else if (mech == "plating") {
+    } else if (mech == "plating" || mech == "plating-irreversible") {
+      if (a.plating && a.plating_irreversible != (mech == "plating-irreversible"))
+        throw InputError(fmt::format("--ageing '{}': choose one plating form", text));
       a.plating = true;
+      a.plating_irreversible = mech == "plating-irreversible";
     } else if (mech == "lam") {
       a.lam = true;
     } else {
       throw InputError(fmt::format("--ageing: unknown mechanism '{}'; expected none, default, or a comma list of "
-                                   "sei, sei-solvent-diffusion, sei-reaction, plating, lam", item));
+                                   "sei, sei-solvent-diffusion, sei-reaction, plating, plating-irreversible, lam", item));
     }
     std::string missing;
     for (const auto& k : required_ageing_keys(mech))

@@ -318,6 +318,8 @@ std::vector<std::string> required_ageing_keys(const std::string& mechanism) {
     return {"ageing.plating.rate_constant_m_s", "ageing.plating.transfer_coefficient",
             "ageing.plating.dead_decay_constant_s", "ageing.plating.initial_concentration_mol_m3",
             "ageing.sei.initial_thickness_m"};
+  if (mechanism == "plating-irreversible")
+    return {"ageing.plating.rate_constant_m_s", "ageing.plating.transfer_coefficient"};
   if (mechanism == "lam") {
     std::vector<std::string> k;
     for (const char* e : {"negative", "positive"})

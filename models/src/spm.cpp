@@ -206,7 +206,7 @@ class SingleParticleModel final : public CellModel {
     for (int i = 0; i < Nx_; ++i) y[iE_ + i] = p_.electrolyte.initial_concentration_mol_m3;
     if (ag_.any()) {
       y[iL_] = p_.ageing.sei_initial_thickness_m;
-      y[iPl_] = ag_.plating ? p_.ageing.plating_initial_mol_m3 : 0.0;
+      y[iPl_] = ag_.plating && !ag_.plating_irreversible ? p_.ageing.plating_initial_mol_m3 : 0.0;
       y[iFn_] = y[iFp_] = 1.0;
     }
     if (iT_ >= 0) y[iT_] = T_K;
@@ -805,9 +805,14 @@ class SingleParticleModel final : public CellModel {
   ///  Plating, partially reversible (O'Kane et al. 2020, 2022), eta_Li = dphi - rho L j_tot:
   ///   j_pl = F k_pl [c_pl exp(a_s F eta_Li/RT) - c_e exp(-a_p F eta_Li/RT)], a_s = 1 - a_p,
   ///   dc_pl/dt = -a j_pl/F - gamma c_pl, dc_dead/dt = gamma c_pl, gamma = gamma_0 L_sei,0 / L_sei.
-  ///  Stress-driven LAM (Reniers et al. 2019; surface stress of Zhang et al. 2007 / Ai et al. 2020):
-  ///   sigma_h = 2 Omega E (c_avg - c_surf) / (9 (1 - nu)),
-  ///   d eps/dt = -beta (max(sigma_h, 0) / sigma_c)^m, lithium in lost particles c_avg L A d eps.
+  ///  Plating, irreversible (Yang et al. 2017, J. Power Sources 360 28), cathodic branch only:
+  ///   j_pl = -F k_pl c_e [exp(-a_p F eta_Li/RT) - 1] for eta_Li < 0, else 0; dc_dead/dt = -a j_pl/F.
+  ///  Stress-driven LAM (Reniers et al. 2019; stresses of Zhang et al. 2007 / Ai et al. 2020), driven by
+  ///  the peak tensile hydrostatic stress: at the surface on delithiation,
+  ///   sigma_h = 2 Omega E (c_avg - c_surf) / (9 (1 - nu)), at the centre on lithiation,
+  ///   sigma_h(0) = 2 Omega E (c_avg - c_0) / (9 (1 - nu)) with c_avg - c_0 = 1.5 (c_surf - c_avg)
+  ///   (quasi-steady parabolic profile); d eps/dt = -beta (sigma_h / sigma_c)^m, lithium in lost
+  ///   particles c_avg L A d eps.
   /// dphi = U_n + eta_n is the negative's surface potential difference without the film, as
   /// terminal() returns it (the caller has evaluated terminal() already).
   template <class S>
@@ -836,12 +841,18 @@ class SingleParticleModel final : public CellModel {
     if (ag_.plating) {
       const S eta = dphi - film;
       const double ap = g.plating_transfer_coefficient, as = 1.0 - ap;
-      jpl = kFaraday * g.plating_rate_constant_m_s * (cpl * exp(as * eta / RT_F) - z[5] * exp(-ap * eta / RT_F));
+      if (!ag_.plating_irreversible)
+        jpl = kFaraday * g.plating_rate_constant_m_s * (cpl * exp(as * eta / RT_F) - z[5] * exp(-ap * eta / RT_F));
+      else if (val(eta) < 0.0)  // cathodic branch only, zero at eta = 0 so the rate is continuous
+        jpl = -kFaraday * g.plating_rate_constant_m_s * z[5] * (exp(-ap * eta / RT_F) - 1.0);
     }
     const S a = en_.a * z[9];
     std::array<S, kAgeingRates + 1> r;
     r[0] = -g.sei_partial_molar_volume_m3_mol * jsei / (kFaraday * g.sei_lithium_per_sei);
-    if (ag_.plating) {
+    if (ag_.plating_irreversible) {  // every plated atom is lost at once (Yang et al. 2017)
+      r[1] = 0.0 * I;
+      r[2] = -a * jpl / kFaraday;
+    } else if (ag_.plating) {
       const S gamma = g.plating_dead_decay_s * g.sei_initial_thickness_m / L;
       r[1] = -a * jpl / kFaraday - gamma * cpl;
       r[2] = gamma * cpl;
@@ -850,8 +861,12 @@ class SingleParticleModel final : public CellModel {
     }
     auto lam = [&](const LamParameters& m, const S& cav, const S& cs) -> S {
       if (!ag_.lam) return 0.0 * I;
-      const S sh = 2.0 * m.partial_molar_volume_m3_mol * m.youngs_modulus_Pa * (cav - cs) / (9.0 * (1.0 - m.poisson_ratio));
-      if (!(val(sh) > 0.0)) return 0.0 * I;  // compression does not crack particles
+      // Peak tensile hydrostatic stress: at the surface while the particle delithiates (c_avg > c_s);
+      // at the centre while it lithiates, where sigma_h(0) = 2 Omega E (c_avg - c_0) / (9 (1 - nu))
+      // (Zhang et al. 2007) and the quasi-steady parabolic profile gives c_avg - c_0 = 1.5 (c_s - c_avg).
+      const S d = val(cav - cs) > 0.0 ? S(cav - cs) : S(1.5 * (cs - cav));
+      if (!(val(d) > 0.0)) return 0.0 * I;
+      const S sh = 2.0 * m.partial_molar_volume_m3_mol * m.youngs_modulus_Pa * d / (9.0 * (1.0 - m.poisson_ratio));
       return -m.rate_s * pow(sh / m.critical_stress_Pa, m.exponent);
     };
     const S deps_n = lam(g.lam_negative, z[14], z[0]), deps_p = lam(g.lam_positive, z[15], z[1]);

@@ -22,7 +22,8 @@ enum class Control { Current, Voltage, Power };
 struct AgeingOptions {
   bool sei = false;           ///< SEI growth
   bool sei_reaction = false;  ///< reaction-limited form (else solvent-diffusion-limited)
-  bool plating = false;       ///< partially reversible lithium plating
+  bool plating = false;       ///< lithium plating
+  bool plating_irreversible = false;  ///< plating form: irreversible (Yang et al. 2017), else partially reversible
   bool lam = false;           ///< stress-driven loss of active material, both electrodes
   bool any() const { return sei || plating || lam; }
   /// Canonical comma list ("none" if nothing is on).
@@ -30,7 +31,8 @@ struct AgeingOptions {
 };
 
 /// Parses "--ageing" text against a parameter set: "none", "default" (the set's recommended list),
-/// or a comma list of sei-solvent-diffusion, sei-reaction, sei (the set's own form), plating, lam.
+/// or a comma list of sei-solvent-diffusion, sei-reaction, sei (the set's own form), plating (partially
+/// reversible), plating-irreversible, lam.
 /// InputError for unknown names and for mechanisms whose parameters the set lacks (named).
 AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p);
 

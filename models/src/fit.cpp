@@ -1,0 +1,297 @@
+#include "packlife/models/fit.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <regex>
+
+#include "packlife/core/error.hpp"
+#include "packlife/models/experiment.hpp"
+#include "packlife/models/labdata.hpp"
+#include "packlife/models/validation.hpp"
+
+namespace packlife {
+
+namespace {
+
+std::string number_text(double v) { return fmt::format("{:.10g}", v); }
+
+/// The set with the parameters at exp(theta).
+ParameterSet with_values(const ParameterSet& base, const std::vector<FitParameter>& params, const Eigen::VectorXd& theta,
+                         const std::string& source) {
+  ParameterSet p = base;
+  std::vector<std::string> a;
+  for (size_t i = 0; i < params.size(); ++i) a.push_back(params[i].key + "=" + number_text(std::exp(theta[i])));
+  apply_parameter_overrides(p, a, source);
+  return p;
+}
+
+const ParameterRecord* record_of(const ParameterSet& p, const std::string& key) {
+  for (const ParameterRecord& r : p.records)
+    if (r.key == key) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+double student_t975(int dof) {
+  if (dof < 1) return std::numeric_limits<double>::infinity();
+  // Exact for 1 and 2 degrees of freedom; Cornish-Fisher expansion about the normal quantile above
+  // (Abramowitz and Stegun 26.7.5), within 0.2 % for dof >= 3.
+  if (dof == 1) return 12.7062;
+  if (dof == 2) return 4.3027;
+  const double z = 1.959963985, n = dof, z2 = z * z;
+  return z + (z2 * z + z) / (4 * n) + (5 * std::pow(z, 5) + 16 * z2 * z + 3 * z) / (96 * n * n) +
+         (3 * std::pow(z, 7) + 19 * std::pow(z, 5) + 17 * z2 * z - 15 * z) / (384 * n * n * n) +
+         (79 * std::pow(z, 9) + 776 * std::pow(z, 7) + 1482 * std::pow(z, 5) - 1920 * z2 * z - 945 * z) /
+             (92160 * n * n * n * n);
+}
+
+FitParameter parse_fit_parameter(const std::string& text) {
+  static const std::regex re(R"(^([A-Za-z0-9_.]+)(?::([^:]+):([^:]+))?$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re))
+    throw InputError("", 0, 0, "--fit", fmt::format("'{}': expected KEY or KEY:LOWER:UPPER, e.g. "
+                                                    "ageing.sei.solvent_diffusivity_m2_s:1e-24:1e-18", text));
+  FitParameter f;
+  f.key = m[1];
+  if (m[2].matched) {
+    auto num = [&](const std::string& s) {
+      try {
+        size_t used = 0;
+        const double v = std::stod(s, &used);
+        if (used == s.size()) return v;
+      } catch (const std::exception&) {
+      }
+      throw InputError("", 0, 0, "--fit", fmt::format("'{}': bound '{}' is not a number", text, s));
+    };
+    f.lower = num(m[2]);
+    f.upper = num(m[3]);
+    if (!(f.lower > 0 && f.upper > f.lower))
+      throw InputError("", 0, 0, "--fit", fmt::format("'{}': bounds must satisfy 0 < LOWER < UPPER", text));
+  }
+  return f;
+}
+
+// ---- targets ------------------------------------------------------------------------------------
+
+FitTarget severson_fit_target(int max_cycles) {
+  FitTarget t;
+  t.name = "severson2019";
+  t.description = "ln(simulated / measured cycle life) of the Severson et al. (2019) training cells";
+  const std::vector<SeversonCell> cells = severson_training_cells();
+  for (const SeversonCell& c : cells) t.residual_names.push_back(c.barcode + " " + c.policy.text);
+  t.residuals = [cells, max_cycles](const ParameterSet& p) {
+    std::vector<ChargePolicy> pols;
+    for (const SeversonCell& c : cells) pols.push_back(c.policy);
+    const auto lives = severson_lives(p, pols, max_cycles, nullptr);
+    std::vector<double> r;
+    for (const SeversonCell& c : cells) r.push_back(std::log(lives.at(c.policy.text).estimate / c.cycle_life));
+    return r;
+  };
+  return t;
+}
+
+FitTarget lab_capacity_target(const LabFitSpec& spec) {
+  FitTarget t;
+  t.name = spec.path;
+  t.description = (spec.absolute ? "discharge capacity [A h]" : "capacity relative to the first cycle") +
+                  std::string(", simulated minus measured, of ") + spec.path;
+  if (spec.experiment.empty()) throw InputError("", 0, 0, "--experiment", "a lab-file target needs the cycling experiment");
+  const Experiment e = parse_experiment(spec.experiment, "--experiment");
+  if (!(spec.initial_soc >= 0 && spec.initial_soc <= 1))
+    throw InputError("", 0, 0, "--initial-soc", fmt::format("{} must be in [0, 1]", spec.initial_soc));
+  std::vector<LabCell> cells = read_lab_cycles(spec.path, spec.format);
+  if (!spec.cells.empty()) {
+    std::vector<LabCell> chosen;
+    for (const std::string& id : spec.cells) {
+      auto it = std::find_if(cells.begin(), cells.end(), [&](const LabCell& c) { return c.id == id; });
+      if (it == cells.end()) throw InputError(spec.path, 0, 0, "--cell", fmt::format("no cell '{}' in the file", id));
+      chosen.push_back(*it);
+    }
+    cells = chosen;
+  }
+  for (const LabCell& c : cells) {
+    if (c.cycle.size() < 2 || c.cycle.front() < 1)
+      throw InputError(spec.path, 0, 0, "cycle", fmt::format("cell '{}': needs at least two cycles numbered from 1", c.id));
+    for (size_t i = spec.absolute ? 0 : 1; i < c.cycle.size(); ++i)  // cycle numbers index the simulated cycles
+      t.residual_names.push_back(fmt::format("{} cycle {:g}", c.id, c.cycle[i]));
+  }
+  t.residuals = [cells, e, spec](const ParameterSet& p) {
+    std::vector<double> r;
+    for (const LabCell& c : cells) {
+      const int n = static_cast<int>(std::ceil(c.cycle.back()));
+      const CycleRun run = run_cycles(p, e, spec.ambient_C, n, nullptr, spec.initial_soc, spec.ageing);
+      if (static_cast<int>(run.capacity_Ah.size()) < n)
+        throw Error("cell '{}': the simulation stopped after {} of {} cycles: {}", c.id, run.capacity_Ah.size(), n, run.stopped);
+      auto sim = [&](double cycle) { return run.capacity_Ah[static_cast<size_t>(std::lround(cycle)) - 1]; };
+      const double s0 = spec.absolute ? 1.0 : sim(c.cycle.front()), m0 = spec.absolute ? 1.0 : c.capacity_Ah.front();
+      for (size_t i = spec.absolute ? 0 : 1; i < c.cycle.size(); ++i) r.push_back(sim(c.cycle[i]) / s0 - c.capacity_Ah[i] / m0);
+    }
+    return r;
+  };
+  return t;
+}
+
+// ---- Levenberg-Marquardt ------------------------------------------------------------------------
+
+FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParameter>& params, const FitTarget& target,
+                         const FitOptions& o) {
+  const int np = static_cast<int>(params.size());
+  if (np == 0) throw InputError("", 0, 0, "--fit", "name at least one parameter to fit");
+  FitResult res;
+  res.residual_names = target.residual_names;
+  const std::string source = "packlife-fit";
+  Eigen::VectorXd theta(np), lo(np), hi(np);
+  for (int i = 0; i < np; ++i) {
+    const FitParameter& f = params[i];
+    for (int j = 0; j < i; ++j)
+      if (params[j].key == f.key) throw InputError("", 0, 0, "--fit", fmt::format("'{}' named twice", f.key));
+    const ParameterRecord* r = record_of(base, f.key);
+    if (!r) {  // an unknown key gets the override's message (naming the schema); a known one is absent here
+      ParameterSet probe = base;
+      apply_parameter_overrides(probe, {f.key + "=1"}, "--fit");
+      throw InputError("", 0, 0, "--fit", fmt::format("'{}' is not given in set '{}'", f.key, base.name));
+    }
+    char* end = nullptr;
+    const double v = r->is_text || r->is_table ? 0.0 : std::strtod(r->value.c_str(), &end);
+    if (!(v > 0) || !end || *end != '\0')
+      throw InputError("", 0, 0, "--fit", fmt::format("'{}' = '{}' in set '{}' is not a positive number (fitted on a "
+                                                      "log scale from the set's value)", f.key, r->value, base.name));
+    theta[i] = std::log(v);
+    lo[i] = f.lower > 0 ? std::log(f.lower) : -std::numeric_limits<double>::infinity();
+    hi[i] = f.upper > 0 ? std::log(f.upper) : std::numeric_limits<double>::infinity();
+    if (theta[i] < lo[i] || theta[i] > hi[i])
+      throw InputError("", 0, 0, "--fit", fmt::format("'{}': starting value {} outside [{}, {}]", f.key, v, f.lower, f.upper));
+    res.estimates.push_back({f.key, r->unit, v, v, 0, 0, 0, false});
+  }
+  const int n = static_cast<int>(target.residual_names.size());
+  auto evaluate = [&](const Eigen::VectorXd& th) {
+    ++res.evaluations;
+    const std::vector<double> r = target.residuals(with_values(base, params, th, source));
+    if (static_cast<int>(r.size()) != n) throw Error("fit target {}: {} residuals, expected {}", target.name, r.size(), n);
+    Eigen::VectorXd v(n);
+    for (int i = 0; i < n; ++i) {
+      if (!std::isfinite(r[i])) throw Error("residual '{}' is not finite", target.residual_names[i]);
+      v[i] = r[i];
+    }
+    return v;
+  };
+  auto say = [&](const std::string& s) { if (o.progress) o.progress(s); };
+  auto values_text = [&](const Eigen::VectorXd& th) {
+    std::string s;
+    for (int i = 0; i < np; ++i) s += fmt::format("{}{}={:.4g}", i ? ", " : "", params[i].key, std::exp(th[i]));
+    return s;
+  };
+
+  Eigen::VectorXd r = evaluate(theta);  // an error here is the caller's (bad data or start)
+  res.initial_residuals.assign(r.data(), r.data() + n);
+  res.ssr_initial = r.squaredNorm();
+  double ssr = res.ssr_initial;
+  say(fmt::format("start: sum of squares {:.6g} at {}", ssr, values_text(theta)));
+  if (n <= np) {
+    res.reason = fmt::format("{} residuals for {} parameters: nothing to estimate the error from", n, np);
+    res.residuals = res.initial_residuals;
+    res.ssr = ssr;
+    return res;
+  }
+  auto jacobian = [&](const Eigen::VectorXd& th, const Eigen::VectorXd& r0) {
+    Eigen::MatrixXd J(n, np);
+    for (int k = 0; k < np; ++k) {
+      Eigen::VectorXd t = th;
+      double h = o.fd_step;
+      if (t[k] + h > hi[k]) h = -h;  // step away from an upper bound
+      t[k] += h;
+      J.col(k) = (evaluate(t) - r0) / h;
+    }
+    return J;
+  };
+  double lambda = -1;
+  bool done = false;
+  try {
+    for (res.iterations = 0; res.iterations < o.max_iterations && !done; ++res.iterations) {
+      const Eigen::MatrixXd J = jacobian(theta, r);
+      const Eigen::MatrixXd A = J.transpose() * J;
+      const Eigen::VectorXd g = J.transpose() * r;
+      for (int k = 0; k < np; ++k)
+        if (!(A(k, k) > 1e-14 * std::max(1.0, ssr))) {
+          res.reason = fmt::format("'{}' does not change the residuals: it cannot be estimated from these data", params[k].key);
+          res.residuals.assign(r.data(), r.data() + n);
+          res.ssr = ssr;
+          return res;
+        }
+      if (lambda < 0) lambda = 1e-3;  // Marquardt's scaling: damping lambda diag(J^T J), dimensionless
+      bool accepted = false;
+      for (int tries = 0; tries < 12 && !accepted; ++tries) {
+        Eigen::MatrixXd M = A;
+        M.diagonal() += lambda * A.diagonal();
+        Eigen::VectorXd step = M.ldlt().solve(-g);
+        // At most a factor e^2 per iteration in any parameter: the linearisation of a
+        // degradation rate does not hold across orders of magnitude.
+        if (step.cwiseAbs().maxCoeff() > 2.0) step *= 2.0 / step.cwiseAbs().maxCoeff();
+        Eigen::VectorXd trial = (theta + step).cwiseMax(lo).cwiseMin(hi);
+        step = trial - theta;
+        const Eigen::VectorXd rt = evaluate(trial);
+        const double ssr_t = rt.squaredNorm();
+        if (ssr_t < ssr) {
+          const double drop = (ssr - ssr_t) / ssr;
+          theta = trial;
+          r = rt;
+          ssr = ssr_t;
+          lambda = std::max(lambda / 3, 1e-9);
+          accepted = true;
+          say(fmt::format("iteration {}: sum of squares {:.6g} at {}", res.iterations + 1, ssr, values_text(theta)));
+          if (drop < o.rel_tol || step.cwiseAbs().maxCoeff() < o.step_tol) {
+            done = true;
+            res.reason = drop < o.rel_tol ? fmt::format("the sum of squares fell by less than {:g} of itself", o.rel_tol)
+                                          : fmt::format("no ln(parameter) changed by more than {:g}", o.step_tol);
+          }
+        } else {
+          lambda *= 4;
+        }
+      }
+      if (!accepted) {
+        done = true;
+        res.reason = "no step lowers the sum of squares further (a minimum to the resolution of the finite differences)";
+      }
+    }
+  } catch (const Error& e) {
+    res.reason = fmt::format("a simulation failed during the iteration: {}", e.what());
+    res.residuals.assign(r.data(), r.data() + n);
+    res.ssr = ssr;
+    return res;
+  }
+  res.residuals.assign(r.data(), r.data() + n);
+  res.ssr = ssr;
+  for (int i = 0; i < np; ++i) res.estimates[i].value = std::exp(theta[i]);
+  if (!done) {
+    res.reason = fmt::format("not converged within {} iterations (sum of squares {:.6g}, from {:.6g})", o.max_iterations,
+                             ssr, res.ssr_initial);
+    return res;
+  }
+  // Linearised covariance at the optimum: s^2 (J^T J)^-1, s^2 = SSR / (n - p).
+  const Eigen::MatrixXd J = jacobian(theta, r);
+  const Eigen::MatrixXd A = J.transpose() * J;
+  Eigen::FullPivLU<Eigen::MatrixXd> lu(A);
+  if (!lu.isInvertible() || lu.rcond() < 1e-12) {
+    res.reason = "the parameters are not separately identifiable from these data (singular J^T J at the optimum); "
+                 "fit fewer of them";
+    return res;
+  }
+  const Eigen::MatrixXd cov = lu.inverse() * (ssr / (n - np));
+  const double t = student_t975(n - np);
+  res.correlation.assign(np, std::vector<double>(np, 0.0));
+  for (int i = 0; i < np; ++i) {
+    FitEstimate& e = res.estimates[i];
+    e.std_ln = std::sqrt(std::max(cov(i, i), 0.0));
+    e.ci_low = std::exp(theta[i] - t * e.std_ln);
+    e.ci_high = std::exp(theta[i] + t * e.std_ln);
+    e.at_bound = theta[i] <= lo[i] + 1e-12 || theta[i] >= hi[i] - 1e-12;
+    for (int j = 0; j < np; ++j) res.correlation[i][j] = cov(i, j) / std::sqrt(cov(i, i) * cov(j, j));
+  }
+  res.fitted = with_values(base, params, theta, source);
+  res.converged = true;
+  return res;
+}
+
+}  // namespace packlife

@@ -1,0 +1,149 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "helpers.hpp"
+#include "packlife/core/error.hpp"
+#include "packlife/models/fit.hpp"
+#include "packlife/models/validation.hpp"
+
+using namespace packlife;
+namespace fs = std::filesystem;
+
+namespace {
+const char* kCycle = "Charge at 1C with CV at 4.2 V until C/20; Discharge at 1C until 3.0 V";
+constexpr double kTrueDsol = 5e-21;  // okane2022 has 2.5e-22: the fit starts 20x away
+
+/// Capacity fade made by packlife itself (okane2022, SEI only, true solvent diffusivity), sampled every
+/// 10 cycles with 0.02 % Gaussian noise (fixed seed), written as a plain cycle-level CSV.
+std::string synthetic_file() {
+  static const std::string path = [] {
+    ParameterSet p = load_parameter_set("okane2022");
+    apply_parameter_overrides(p, {fmt::format("ageing.sei.solvent_diffusivity_m2_s={}", kTrueDsol)});
+    const CycleRun r = run_cycles(p, parse_experiment(kCycle), 25.0, 200, nullptr, 0.0, "sei");
+    REQUIRE(r.capacity_Ah.size() == 200);
+    std::mt19937 gen(7);
+    std::normal_distribution<double> noise(0.0, 2e-4);
+    std::string text = "cell,cycle,capacity_Ah\n";
+    for (int c = 1; c <= 200; ++c)
+      if (c == 1 || c % 10 == 0) text += fmt::format("syn,{},{:.7f}\n", c, r.capacity_Ah[c - 1] * (1 + noise(gen)));
+    return test::write_file(".", "fit_synthetic.csv", text);
+  }();
+  return path;
+}
+
+LabFitSpec synthetic_spec() {
+  LabFitSpec s;
+  s.path = synthetic_file();
+  s.experiment = kCycle;
+  s.ageing = "sei";
+  s.initial_soc = 0;
+  s.absolute = true;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("fit: recovers a parameter from synthetic packlife data within its confidence interval", "[fit]") {
+  const ParameterSet base = load_parameter_set("okane2022");
+  const FitTarget t = lab_capacity_target(synthetic_spec());
+  CHECK(t.residual_names.size() == 21);
+  const FitResult r = fit_parameters(base, {parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s")}, t, FitOptions{});
+  INFO(r.reason);
+  REQUIRE(r.converged);
+  const FitEstimate& e = r.estimates.front();
+  CHECK(e.initial == Approx(2.5e-22));
+  CHECK(e.ci_low < kTrueDsol);
+  CHECK(e.ci_high > kTrueDsol);
+  CHECK(e.ci_high / e.ci_low < 1.2);  // 21 points with 0.02 % noise pin it to a few per cent
+  CHECK(std::abs(e.value / kTrueDsol - 1) < 0.05);
+  CHECK(r.ssr < 1e-3 * r.ssr_initial);
+  // The residual left is the noise: rms of 0.02 % of ~4.6 A h.
+  const double rms = std::sqrt(r.ssr / r.residuals.size());
+  CHECK(rms < 3 * 2e-4 * 4.7);
+  // The fitted set carries the value, with its source.
+  CHECK(r.fitted.ageing.sei_solvent_diffusivity_m2_s == Approx(e.value));
+  bool sourced = false;
+  for (const auto& rec : r.fitted.records)
+    if (rec.key == "ageing.sei.solvent_diffusivity_m2_s") sourced = rec.source == "packlife-fit";
+  CHECK(sourced);
+}
+
+TEST_CASE("fit: a fit that cannot converge says why and estimates nothing", "[fit][errors]") {
+  const ParameterSet base = load_parameter_set("okane2022");
+  const FitTarget t = lab_capacity_target(synthetic_spec());
+  FitOptions o;
+  o.max_iterations = 1;
+  const FitResult r = fit_parameters(base, {parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s")}, t, o);
+  CHECK_FALSE(r.converged);
+  CHECK_THAT(r.reason, Catch::Contains("not converged within 1 iterations"));
+  // A parameter the residuals do not depend on (plating is off in this target) cannot be estimated.
+  const FitResult u = fit_parameters(base, {parse_fit_parameter("ageing.plating.rate_constant_m_s")}, t, FitOptions{});
+  CHECK_FALSE(u.converged);
+  CHECK_THAT(u.reason, Catch::Contains("cannot be estimated"));
+}
+
+TEST_CASE("fit: bad parameters, bounds and targets are input errors", "[fit][errors]") {
+  const ParameterSet base = load_parameter_set("okane2022");
+  CHECK_THROWS_AS(parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s:1e-22"), InputError);
+  CHECK_THROWS_WITH(parse_fit_parameter("k:abc:1"), Catch::Contains("not a number"));
+  CHECK_THROWS_WITH(parse_fit_parameter("k:2:1"), Catch::Contains("0 < LOWER < UPPER"));
+  CHECK_THROWS_WITH(parse_fit_parameter("k:0:1"), Catch::Contains("0 < LOWER < UPPER"));
+  CHECK(parse_fit_parameter("a.b:1e-3:2").upper == 2.0);
+  const FitTarget t = lab_capacity_target(synthetic_spec());
+  CHECK_THROWS_WITH(fit_parameters(base, {parse_fit_parameter("ageing.magic")}, t, FitOptions{}), Catch::Contains("unknown parameter"));
+  CHECK_THROWS_WITH(fit_parameters(base, {parse_fit_parameter("ageing.sei.form")}, t, FitOptions{}),
+                    Catch::Contains("not a positive number"));
+  CHECK_THROWS_WITH(fit_parameters(base, {parse_fit_parameter("ageing.plating.initial_concentration_mol_m3")}, t, FitOptions{}),
+                    Catch::Contains("not a positive number"));
+  CHECK_THROWS_WITH(fit_parameters(base, {parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s:1e-20:1e-19")}, t, FitOptions{}),
+                    Catch::Contains("outside"));
+  CHECK_THROWS_WITH(fit_parameters(base, {}, t, FitOptions{}), Catch::Contains("at least one"));
+  CHECK_THROWS_WITH(fit_parameters(base, {parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s"),
+                                          parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s")}, t, FitOptions{}),
+                    Catch::Contains("named twice"));
+  LabFitSpec s = synthetic_spec();
+  s.cells = {"nope"};
+  CHECK_THROWS_WITH(lab_capacity_target(s), Catch::Contains("no cell 'nope'"));
+  s = synthetic_spec();
+  s.experiment = "Charge at lots";
+  CHECK_THROWS_AS(lab_capacity_target(s), InputError);
+  s.experiment.clear();
+  CHECK_THROWS_WITH(lab_capacity_target(s), Catch::Contains("needs the cycling experiment"));
+}
+
+TEST_CASE("fit: Student t quantiles", "[fit]") {
+  CHECK(student_t975(1) == Approx(12.706).epsilon(1e-4));
+  CHECK(student_t975(5) == Approx(2.5706).epsilon(2e-3));
+  CHECK(student_t975(10) == Approx(2.2281).epsilon(1e-3));
+  CHECK(student_t975(30) == Approx(2.0423).epsilon(1e-3));
+  CHECK(student_t975(100000) == Approx(1.96).epsilon(1e-3));
+}
+
+TEST_CASE("cli: fit writes a loadable set only when it converges", "[cli][fit]") {
+  const std::string data = synthetic_file();
+  const std::string args = fmt::format("fit --data {} --absolute --params okane2022 --ageing sei --initial-soc 0 "
+                                       "--experiment '{}' --fit ageing.sei.solvent_diffusivity_m2_s --quiet", data, kCycle);
+  fs::remove("fit_out.yaml");
+  auto bad = test::run_cli(args + " --max-iterations 1 --out fit_out.yaml");
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.out, Catch::Contains("did not converge") && Catch::Contains("no parameter file written"));
+  CHECK_FALSE(fs::exists("fit_out.yaml"));
+  auto good = test::run_cli(args + " --out fit_out.yaml --name syn-fit");
+  REQUIRE(good.code == 0);
+  REQUIRE(fs::exists("fit_out.yaml"));
+  const ParameterSet p = load_parameter_set("fit_out.yaml");
+  CHECK(p.name == "syn-fit");
+  CHECK(std::abs(p.ageing.sei_solvent_diffusivity_m2_s / kTrueDsol - 1) < 0.05);
+  auto sim = test::run_cli("simulate --params fit_out.yaml --model spm --experiment 'Discharge at 1C for 60 seconds' --quiet");
+  CHECK(sim.code == 0);
+  // Input errors: exit 2 before any simulation.
+  CHECK(test::run_cli("fit --target nope --fit a.b --out x.yaml").code == 2);
+  CHECK(test::run_cli("fit --target severson2019 --data f.csv --fit a.b --out x.yaml").code == 2);
+  CHECK(test::run_cli(fmt::format("fit --data {} --fit ageing.sei.solvent_diffusivity_m2_s --out x.yaml", data)).code == 2);
+  CHECK(test::run_cli("fit --data missing.csv --experiment 'Rest for 1 hour' --fit ageing.sei.solvent_diffusivity_m2_s --out x.yaml").code == 2);
+  CHECK_FALSE(fs::exists("x.yaml"));
+  fs::remove("fit_out.yaml");
+}
