@@ -386,6 +386,7 @@ int run_fit_cmd(const FitArgs& a) {
   if (r.converged) {
     ParameterSet f = r.fitted;
     f.name = a.name.empty() ? base.name + "-fit" : a.name;
+    f.title = fmt::format("{} (set {}; {} fitted by packlife fit to {})", base.title, base.name, r.estimates.size() == 1 ? "one parameter" : fmt::format("{} parameters", r.estimates.size()), target.name);
     f.references["packlife-fit"] = fmt::format("fitted by `{}` ({}; rms residual {:.4g})", a.command_line,
                                                target.description, std::sqrt(r.ssr / n));
     std::string header = fmt::format("# Made by: {}\n# Target: {}\n# {}\n# rms residual {:.6g} (start {:.6g}), {} iterations, {} simulations\n",

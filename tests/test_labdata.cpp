@@ -109,14 +109,27 @@ TEST_CASE("severson policies parse, and bad ones are input errors", "[labdata][v
 }
 
 TEST_CASE("validate: one policy end to end, and bad input exits 2 before simulating", "[labdata][validation][cli]") {
-  // A short calibration-free check of the plumbing: the slowest-ageing uncalibrated set lives beyond
-  // the simulated limit, which --json reports as null rather than a number.
+  // The one small case of the quick suite: one policy with the calibrated set, judged like the cells
+  // on the 4C discharge capacity, and a faster policy must not outlive it.
   const auto r = run_cli("validate severson2019 --policy '3.6C(80%)-3.6C' --json --quiet", false);
   REQUIRE(r.code == 0);
   const auto j = nlohmann::json::parse(r.out);
   CHECK(j["policy"] == "3.6C(80%)-3.6C");
-  CHECK(j.contains("predicted_cycle_life"));
+  CHECK(j["parameter_set"] == "a123-apr18650");
+  CHECK(j["end_of_life_criterion"] == "4C discharge capacity");
+  CHECK(j["fresh_4C_discharge_Ah"].get<double>() > 1.0);
+  REQUIRE(j["predicted_cycle_life"].is_number());
+  const double slow = j["predicted_cycle_life"].get<double>();
+  CHECK(slow > 500);
   CHECK(j["measured_cycle_life"] == nlohmann::json::array({2160}));
+  const auto f = nlohmann::json::parse(run_cli("validate severson2019 --policy '7C(40%)-3C' --json --quiet", false).out);
+  CHECK(f["predicted_cycle_life"].get<double>() < slow);
+  // An uncalibrated set that cannot deliver 0.88 A h at 4C is judged on its electrode-balance capacity;
+  // it lives beyond the simulated limit, which --json reports as null rather than a number.
+  const auto u = nlohmann::json::parse(
+      run_cli("validate severson2019 --params prada2013 --policy '3.6C(80%)-3.6C' --json --quiet", false).out);
+  CHECK(u["end_of_life_criterion"] == "electrode-balance capacity");
+  CHECK(u["predicted_cycle_life"].is_null());
   const std::string d = temp_dir("validate_errors");
   // An output directory that cannot be made (a file stands in its place) is reported before any run.
   const auto blocker = write_file(d, "blocker", "not a directory");

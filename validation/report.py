@@ -77,9 +77,10 @@ def main():
                   for k in c["curves"]]
         lines.append("")
         for k, v in c.items():
-            if k not in ("case", "description", "parameter_set", "curves", "notes", "wall_s", "cells") \
-                    and not isinstance(v, (dict, list)):
-                lines.append(f"- `{k}` = {v}")
+            if k in ("case", "description", "parameter_set", "curves", "notes", "wall_s", "cells"):
+                continue
+            if not isinstance(v, list):
+                lines.append(f"- `{k}` = {json.dumps(v) if isinstance(v, dict) else v}")
         lines += [""] + [f"Note: {n}" for n in c["notes"]] + [""]
         if c["case"] == "nasa-pcoe":
             rows = list(csv.DictReader(open(os.path.join(OUT, "nasa-pcoe.csv"))))
@@ -96,10 +97,19 @@ def main():
             rows = list(csv.DictReader(open(os.path.join(OUT, "severson2019.csv"))))
             meas = [float(r["measured_cycle_life"]) for r in rows]
             pred = [float(r["predicted_cycle_life"]) if r["predicted_cycle_life"] else 3000.0 for r in rows]
+            series = []
+            for i, batch in enumerate(sorted({r["batch"] for r in rows})):
+                idx = [j for j, r in enumerate(rows) if r["batch"] == batch]
+                series.append((f"batch {batch}", [meas[j] for j in idx], [pred[j] for j in idx], "dots", colours[i % 4]))
             svg_plot(os.path.join(OUT, "severson2019.svg"), "Severson 2019 training cells: cycle life",
                      "measured cycles to 0.88 A h", "predicted (3000 = beyond the simulated limit)",
-                     [("cells", meas, pred, "dots", colours[0])], diagonal=True)
-            lines += ["![severson2019](validation/severson2019.svg)", ""]
+                     series, diagonal=True)
+            lines += ["![severson2019](validation/severson2019.svg)", "",
+                      "| cell | batch | policy | measured | predicted | error |", "|---|---|---|---|---|---|"]
+            for r, m, q in zip(rows, meas, pred):
+                lines.append(f"| {r['cell']} | {r['batch']} | {r['policy']} | {m:.0f} | "
+                             f"{q:.0f}{'+' if not r['predicted_cycle_life'] else ''} | {100 * (q - m) / m:+.0f} % |")
+            lines.append("")
     with open(os.path.join(ROOT, "docs", "validation.md"), "w") as f:
         f.write("\n".join(lines))
 
