@@ -125,18 +125,27 @@ TEST_CASE("ageing: calendar loss grows with temperature and storage SOC, close t
   CHECK(loss_reaction(0.9) > loss_reaction(0.3));
 }
 
+namespace {
+/// Ledger after charging from SOC 0.1 at `c_rate` and `T_C` until `until` (e.g. "60% SOC"), and the
+/// charge passed [A h].
+std::pair<Degradation, double> after_charge(const std::string& mechanisms, const std::string& model, double c_rate,
+                                            double T_C, const std::string& until) {
+  ModelOptions o = with_ageing(mechanisms);
+  o.ambient_K = 273.15 + T_C;
+  auto m = make_model(model, okane(), o);
+  SimulationOptions so;
+  so.initial_soc = 0.1;
+  const Solution s = simulate(*m, parse_experiment(fmt::format("Charge at {}C until {}", c_rate, until)), so);
+  return {s.cycles.back().ledger, -s.steps.back().discharge_Ah};
+}
+}  // namespace
+
 TEST_CASE("ageing: plating per charge grows with charge rate and falls with temperature", "[ageing][plating]") {
   // Lithium plated (reversible + dead) per A h charged from SOC 0.1 towards 60 % SOC (the same window
   // at every rate; above 3C the 4.2 V limit ends the charge a little earlier).
   auto plated_per_Ah = [](double c_rate, double T_C) {
-    ModelOptions o = with_ageing("plating");
-    o.ambient_K = 273.15 + T_C;
-    auto m = make_model("spm", okane(), o);
-    SimulationOptions so;
-    so.initial_soc = 0.1;
-    const Solution s = simulate(*m, parse_experiment(fmt::format("Charge at {}C until 60% SOC", c_rate)), so);
-    const Degradation d = s.cycles.back().ledger;
-    return (d.lithium_plated_mol + d.lithium_dead_mol) / -s.steps.back().discharge_Ah;
+    const auto [d, Ah] = after_charge("plating", "spm", c_rate, T_C, "60% SOC");
+    return (d.lithium_plated_mol + d.lithium_dead_mol) / Ah;
   };
   double previous = 0.0;
   for (double c : {0.5, 1.0, 2.0, 3.0}) {
@@ -150,15 +159,9 @@ TEST_CASE("ageing: plating per charge grows with charge rate and falls with temp
 TEST_CASE("ageing: irreversible plating only below 0 V vs Li, growing with rate and cold", "[ageing][plating]") {
   // Yang et al. (2017) form: no plating while the plating overpotential is positive, all of it lost.
   auto dead_per_Ah = [](double c_rate, double T_C) {
-    ModelOptions o = with_ageing("plating-irreversible");
-    o.ambient_K = 273.15 + T_C;
-    auto m = make_model("spme", okane(), o);
-    SimulationOptions so;
-    so.initial_soc = 0.1;
-    const Solution s = simulate(*m, parse_experiment(fmt::format("Charge at {}C until 80% SOC", c_rate)), so);
-    const Degradation d = s.cycles.back().ledger;
+    const auto [d, Ah] = after_charge("plating-irreversible", "spme", c_rate, T_C, "80% SOC");
     CHECK(d.lithium_plated_mol == 0.0);  // nothing reversible
-    return d.lithium_dead_mol / -s.steps.back().discharge_Ah;
+    return d.lithium_dead_mol / Ah;
   };
   CHECK(dead_per_Ah(0.1, 25) == 0.0);
   const double half = dead_per_Ah(0.5, 0), one = dead_per_Ah(1.0, 0);

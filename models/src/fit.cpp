@@ -3,6 +3,8 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <regex>
 
 #include "packlife/core/error.hpp"
