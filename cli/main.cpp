@@ -324,13 +324,12 @@ int run_validate_cmd(const ValidateArgs& a) {
 }
 
 struct FitArgs {
-  std::string target, data, format = "auto", experiment, ageing = "default";
-  std::vector<std::string> cells;
-  double ambient_C = 25, initial_soc = 1;
+  std::string target;
+  packlife::LabFitSpec data;  ///< --data and the options that describe how its cells were cycled
   std::string params, out, name;
   std::vector<std::string> set, fit;
   int max_iterations = 30;
-  bool json = false, quiet = false, absolute = false;
+  bool json = false, quiet = false;
   std::string command_line;
 };
 
@@ -338,7 +337,7 @@ int run_fit_cmd(const FitArgs& a) {
   using namespace packlife;
   const auto wall0 = std::chrono::steady_clock::now();
   // All input is checked before the first simulation; the output file is written only on success.
-  if (a.target.empty() == a.data.empty())
+  if (a.target.empty() == a.data.path.empty())
     throw InputError("", 0, 0, "--target", "give either --target severson2019 or --data FILE (a cycle-level lab file)");
   if (!a.target.empty() && a.target != "severson2019")
     throw InputError("", 0, 0, "--target", fmt::format("unknown fit target '{}' (known: severson2019; or --data FILE)", a.target));
@@ -352,17 +351,8 @@ int run_fit_cmd(const FitArgs& a) {
   } else {
     base = load_parameter_set(a.params.empty() ? "chen2020" : a.params);
     if (!a.set.empty()) apply_parameter_overrides(base, a.set);
-    parse_ageing(a.ageing, base);
-    LabFitSpec spec;
-    spec.path = a.data;
-    spec.format = a.format;
-    spec.experiment = a.experiment;
-    spec.ageing = a.ageing;
-    spec.cells = a.cells;
-    spec.ambient_C = a.ambient_C;
-    spec.initial_soc = a.initial_soc;
-    spec.absolute = a.absolute;
-    target = lab_capacity_target(spec);
+    parse_ageing(a.data.ageing, base);
+    target = lab_capacity_target(a.data);
   }
   AtomicFile out(a.out);  // reserves the path (an unwritable folder is an input error now, not after the fit)
   FitOptions o;
@@ -557,16 +547,16 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) fa.command_line += (i ? " " : "") + std::string(i ? argv[i] : "packlife");
   auto* fit = app.add_subcommand("fit", "calibrate parameters to lab data by nonlinear least squares (docs/fitting.md)");
   fit->add_option("--target", fa.target, "built-in target: severson2019 (cycle life of the training cells)");
-  fit->add_option("--data", fa.data, "cycle-level lab file to fit (capacity relative to the first cycle)");
-  fit->add_option("--format", fa.format, "lab file format (auto, or a name from docs/lab-data.md)")->capture_default_str();
-  fit->add_option("--cell", fa.cells, "--data: fit only this cell (repeatable)")->take_all()->allow_extra_args(false);
-  fit->add_option("--experiment", fa.experiment, "--data: the cycle the cells were run through, e.g. \"Charge at 1C until "
+  fit->add_option("--data", fa.data.path, "cycle-level lab file to fit (capacity relative to the first cycle)");
+  fit->add_option("--format", fa.data.format, "lab file format (auto, or a name from docs/lab-data.md)")->capture_default_str();
+  fit->add_option("--cell", fa.data.cells, "--data: fit only this cell (repeatable)")->take_all()->allow_extra_args(false);
+  fit->add_option("--experiment", fa.data.experiment, "--data: the cycle the cells were run through, e.g. \"Charge at 1C until "
                   "4.2 V; Discharge at 1C until 2.5 V\"");
-  fit->add_option("--ambient-C", fa.ambient_C, "--data: chamber temperature [degC]")->capture_default_str();
-  fit->add_option("--initial-soc", fa.initial_soc, "--data: SOC the first cycle starts from")->capture_default_str();
-  fit->add_flag("--absolute", fa.absolute, "--data: compare capacities in A h (the set is the tested cell) instead of "
+  fit->add_option("--ambient-C", fa.data.ambient_C, "--data: chamber temperature [degC]")->capture_default_str();
+  fit->add_option("--initial-soc", fa.data.initial_soc, "--data: SOC the first cycle starts from")->capture_default_str();
+  fit->add_flag("--absolute", fa.data.absolute, "--data: compare capacities in A h (the set is the tested cell) instead of "
                 "relative to each cell's first cycle");
-  fit->add_option("--ageing", fa.ageing, "--data: degradation mechanisms (as for simulate)")->capture_default_str();
+  fit->add_option("--ageing", fa.data.ageing, "--data: degradation mechanisms (as for simulate)")->capture_default_str();
   fit->add_option("--params", fa.params, "parameter set to start from (default: a123-apr18650 for severson2019, chen2020 otherwise)");
   fit->add_option("--set", fa.set, "override one parameter before fitting, KEY=VALUE (repeatable)")->take_all()->allow_extra_args(false);
   fit->add_option("--fit", fa.fit, "parameter to fit, KEY or KEY:LOWER:UPPER (repeatable; fitted on a log scale from the set's value)")

@@ -83,6 +83,14 @@ TEST_CASE("fit: a fit that cannot converge says why and estimates nothing", "[fi
   const FitResult u = fit_parameters(base, {parse_fit_parameter("ageing.plating.rate_constant_m_s")}, t, FitOptions{});
   CHECK_FALSE(u.converged);
   CHECK_THAT(u.reason, Catch::Contains("cannot be estimated"));
+  // One relative residual (two measured cycles) for one parameter: no error estimate possible.
+  LabFitSpec two = synthetic_spec();
+  two.absolute = false;
+  two.path = test::write_file(".", "fit_two_points.csv", "cell,cycle,capacity_Ah\nsyn,1,4.68\nsyn,10,4.67\n");
+  const FitResult w = fit_parameters(base, {parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s")},
+                                     lab_capacity_target(two), FitOptions{});
+  CHECK_FALSE(w.converged);
+  CHECK_THAT(w.reason, Catch::Contains("1 residuals for 1 parameters"));
 }
 
 TEST_CASE("fit: bad parameters, bounds and targets are input errors", "[fit][errors]") {

@@ -163,13 +163,13 @@ SeversonLife severson_life(const ParameterSet& p, const ChargePolicy& pol, int m
   // The measured end of life is a 4C discharge capacity of 0.88 A h. A set that delivers that at 4C
   // when fresh is judged the same way; one that does not (its transport parameters, not its ageing,
   // limit it) is judged by its electrode-balance capacity falling to 0.88 / 1.1 of its fresh value.
-  auto series = [&](const CycleRun& r) -> const std::vector<double>& {
-    return L.criterion == "4C discharge capacity" ? r.capacity_Ah : r.esoh_Ah;
-  };
+  bool by_4C = false;  // chosen from the first cycle, in the first call of `done`
+  auto series = [&](const CycleRun& r) -> const std::vector<double>& { return by_4C ? r.capacity_Ah : r.esoh_Ah; };
   auto done = [&](const CycleRun& r) {
     if (L.criterion.empty()) {
-      L.criterion = r.capacity_Ah.front() > kSeversonEndAh ? "4C discharge capacity" : "electrode-balance capacity";
-      L.end_Ah = L.criterion == "4C discharge capacity" ? kSeversonEndAh : kSeversonEndFraction * r.fresh_esoh_Ah;
+      by_4C = r.capacity_Ah.front() > kSeversonEndAh;
+      L.criterion = by_4C ? "4C discharge capacity" : "electrode-balance capacity";
+      L.end_Ah = by_4C ? kSeversonEndAh : kSeversonEndFraction * r.fresh_esoh_Ah;
     }
     return series(r).back() <= L.end_Ah;
   };
