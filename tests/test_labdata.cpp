@@ -77,7 +77,14 @@ TEST_CASE("lab data: bad files name the file, line and column", "[labdata][error
   const auto text = write_file(d, "text.csv", "cell,cycle,capacity_Ah\nA,1,2.0\nA,2,abc\n");
   throws([&] { read_lab_cycles(text); }, {"text.csv:3", "capacity_Ah", "'abc' is not a number"});
   const auto order = write_file(d, "order.csv", "cell,cycle,capacity_Ah\nA,5,2.0\nA,3,1.9\n");
-  throws([&] { read_lab_cycles(order); }, {"order.csv:3", "increasing cycle order"});
+  throws([&] { read_lab_cycles(order); }, {"order.csv:3", "non-decreasing cycle order"});
+  // A blank capacity is an unmeasured check-up (skipped, not zero); a repeated cycle keeps both rows.
+  const auto gaps = write_file(d, "gaps.csv", "cell,cycle,capacity_Ah\nA,0,\nA,100,1.9\nA,100,1.88\nA,200,1.8\n");
+  const auto g = read_lab_cycles(gaps);
+  REQUIRE(g.size() == 1);
+  CHECK(g[0].cycle == std::vector<double>{100, 100, 200});
+  CHECK(g[0].capacity_Ah == std::vector<double>{1.9, 1.88, 1.8});
+  CHECK(cycles_to(g[0], 1.85) == Approx(150));
   const auto back = write_file(d, "back.csv",
                           "Test_Time (s),Cycle_Index,Current (A),Voltage (V)\n0,1,1,3.9\n10,1,1,3.8\n5,1,1,3.7\n");
   throws([&] { read_lab_time_series(back); }, {"back.csv:4", "Test_Time (s)", "backwards"});

@@ -113,20 +113,33 @@ FitTarget lab_capacity_target(const LabFitSpec& spec) {
     }
     cells = chosen;
   }
-  for (const LabCell& c : cells) {
-    if (c.cycle.size() < 2 || c.cycle.front() < 1)
-      throw InputError(spec.path, 0, 0, "cycle", fmt::format("cell '{}': needs at least two cycles numbered from 1", c.id));
+  if (!(spec.down_to >= 0 && spec.down_to < 1))
+    throw InputError("", 0, 0, "--down-to", fmt::format("{} must be in [0, 1)", spec.down_to));
+  if (spec.down_to > 0)
+    for (LabCell& c : cells) {
+      size_t k = 0;  // the curve up to its first point below the floor
+      while (k < c.cycle.size() && c.capacity_Ah[k] >= spec.down_to * c.capacity_Ah.front()) ++k;
+      c.cycle.resize(k);
+      c.capacity_Ah.resize(k);
+    }
+  int n_max = 0;
+  for (LabCell& c : cells) {
+    if (c.cycle.size() < 2)
+      throw InputError(spec.path, 0, 0, "cycle", fmt::format("cell '{}': needs at least two measured cycles", c.id));
     for (size_t i = spec.absolute ? 0 : 1; i < c.cycle.size(); ++i)  // cycle numbers index the simulated cycles
       t.residual_names.push_back(fmt::format("{} cycle {:g}", c.id, c.cycle[i]));
+    n_max = std::max(n_max, static_cast<int>(std::ceil(c.cycle.back())));
   }
-  t.residuals = [cells, e, spec](const ParameterSet& p) {
+  // Every cell of the file is cycled by the same experiment at the same ambient, so one run to the
+  // last measured cycle serves them all.
+  t.residuals = [cells, e, spec, n_max](const ParameterSet& p) {
+    const CycleRun run = run_cycles(p, e, spec.ambient_C, n_max, nullptr, spec.initial_soc, spec.ageing);
+    if (static_cast<int>(run.capacity_Ah.size()) < n_max)
+      throw Error("the simulation stopped after {} of {} cycles: {}", run.capacity_Ah.size(), n_max, run.stopped);
+    // Cycle 0 (a check-up before cycling) is compared with the first simulated cycle.
+    auto sim = [&](double cycle) { return run.capacity_Ah[std::max<size_t>(std::lround(cycle), 1) - 1]; };
     std::vector<double> r;
     for (const LabCell& c : cells) {
-      const int n = static_cast<int>(std::ceil(c.cycle.back()));
-      const CycleRun run = run_cycles(p, e, spec.ambient_C, n, nullptr, spec.initial_soc, spec.ageing);
-      if (static_cast<int>(run.capacity_Ah.size()) < n)
-        throw Error("cell '{}': the simulation stopped after {} of {} cycles: {}", c.id, run.capacity_Ah.size(), n, run.stopped);
-      auto sim = [&](double cycle) { return run.capacity_Ah[static_cast<size_t>(std::lround(cycle)) - 1]; };
       const double s0 = spec.absolute ? 1.0 : sim(c.cycle.front()), m0 = spec.absolute ? 1.0 : c.capacity_Ah.front();
       for (size_t i = spec.absolute ? 0 : 1; i < c.cycle.size(); ++i) r.push_back(sim(c.cycle[i]) / s0 - c.capacity_Ah[i] / m0);
     }

@@ -1,8 +1,10 @@
 #include "packlife/models/labdata.hpp"
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include "packlife/core/csv.hpp"
@@ -162,14 +164,18 @@ std::vector<LabCell> read_lab_cycles(const std::string& path, const std::string&
         if (!used.count(c)) it->conditions[t.columns()[c]] = t.text(r, c);
     }
     const double cyc = value(t, r, ccyc, f.columns.at("cycle").factor);
+    // A blank capacity is a check-up that was not measured (or not recovered when digitised): the
+    // row is skipped, not read as zero.
+    if (t.text(r, ccap).empty()) continue;
     const double cap = value(t, r, ccap, f.columns.at("capacity_Ah").factor);
     if (cyc < 0) throw InputError(path, t.line(r), ccyc + 1, t.columns()[ccyc], fmt::format("negative cycle number {}", cyc));
     if (cap < 0)
       throw InputError(path, t.line(r), ccap + 1, t.columns()[ccap], fmt::format("negative capacity {} Ah", cap));
-    if (!it->cycle.empty() && cyc <= it->cycle.back())
+    // Two measurements at the same cycle (a repeated check-up) are both kept; going back is an error.
+    if (!it->cycle.empty() && cyc < it->cycle.back())
       throw InputError(path, t.line(r), ccyc + 1, t.columns()[ccyc],
-                       fmt::format("cycle {} of cell '{}' does not follow its previous row's cycle {} (rows of a cell "
-                                   "must be in increasing cycle order)", cyc, id, it->cycle.back()));
+                       fmt::format("cycle {} of cell '{}' comes before its previous row's cycle {} (rows of a cell "
+                                   "must be in non-decreasing cycle order)", cyc, id, it->cycle.back()));
     it->cycle.push_back(cyc);
     it->capacity_Ah.push_back(cap);
   }
@@ -233,6 +239,42 @@ double cycles_to(const LabCell& c, double threshold_Ah) {
     return c.cycle[i - 1] + w * (c.cycle[i] - c.cycle[i - 1]);
   }
   return -1;
+}
+
+double knee_cycle(const LabCell& c, double floor) {
+  std::vector<double> x, y;
+  for (size_t i = 0; i < c.cycle.size(); ++i) {
+    x.push_back(c.cycle[i]);
+    y.push_back(c.capacity_Ah[i]);
+    if (c.capacity_Ah[i] < floor * c.capacity_Ah.front()) break;
+  }
+  const size_t n = x.size();
+  if (n < 4) return -1;
+  double best = std::numeric_limits<double>::infinity(), knee = -1;
+  const int grid = 400;
+  for (int g = 0; g <= grid; ++g) {
+    const double b = x[1] + (x[n - 2] - x[1]) * g / grid;
+    // y = a + s1 x + s2 max(0, x - b): linear least squares in (a, s1, s2), normal equations.
+    Eigen::Matrix3d A = Eigen::Matrix3d::Zero();
+    Eigen::Vector3d r = Eigen::Vector3d::Zero();
+    for (size_t i = 0; i < n; ++i) {
+      const Eigen::Vector3d f(1.0, x[i], std::max(0.0, x[i] - b));
+      A += f * f.transpose();
+      r += f * y[i];
+    }
+    const Eigen::Vector3d k = A.ldlt().solve(r);
+    if (!k.allFinite() || k(2) >= 0) continue;
+    double sse = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const double e = k(0) + k(1) * x[i] + k(2) * std::max(0.0, x[i] - b) - y[i];
+      sse += e * e;
+    }
+    if (sse < best) {
+      best = sse;
+      knee = b;
+    }
+  }
+  return knee;
 }
 
 }  // namespace packlife

@@ -176,16 +176,7 @@ class Lifecycle {
     median_.p = scaled_cell(base, d_.area_scale);
     weak_.role = "weakest";
     weak_.p = scaled_cell(base, d_.area_scale * (1 - delta_));
-    if (delta_ > 0) {
-      std::vector<std::string> a;
-      for (const char* k : {"ageing.sei.solvent_diffusivity_m2_s", "ageing.sei.exchange_current_A_m2",
-                            "ageing.plating.rate_constant_m_s", "ageing.negative.lam_rate_s", "ageing.positive.lam_rate_s"}) {
-        if (!base.present.count(k)) continue;
-        for (const auto& rec : weak_.p.records)
-          if (rec.key == k) a.push_back(fmt::format("{}={:.17g}", k, std::stod(rec.value) * (1 + delta_)));
-      }
-      apply_parameter_overrides(weak_.p, a, fmt::format("weakest block (ageing rate x {:.6g})", 1 + delta_));
-    }
+    if (delta_ > 0) weak_.p = scaled_ageing_rates(weak_.p, 1 + delta_, "weakest block");
     ModelOptions mo;
     mo.thermal = Thermal::Lumped;
     mo.ageing = parse_ageing("default", median_.p);

@@ -34,6 +34,20 @@ ParameterSet scaled_cell(const ParameterSet& p, double area_scale, const std::st
   return s;
 }
 
+ParameterSet scaled_ageing_rates(const ParameterSet& p, double factor, const std::string& why) {
+  if (!(factor > 0 && std::isfinite(factor))) throw Error("ageing rate factor {} must be positive", factor);
+  ParameterSet s = p;
+  std::vector<std::string> a;
+  for (const char* k : {"ageing.sei.solvent_diffusivity_m2_s", "ageing.sei.exchange_current_A_m2",
+                        "ageing.plating.rate_constant_m_s", "ageing.negative.lam_rate_s", "ageing.positive.lam_rate_s"}) {
+    if (!p.present.count(k)) continue;
+    for (const auto& rec : p.records)
+      if (rec.key == k) a.push_back(fmt::format("{}={:.17g}", k, std::stod(rec.value) * factor));
+  }
+  if (!a.empty()) apply_parameter_overrides(s, a, fmt::format("{} (ageing rate x {:.6g})", why, factor));
+  return s;
+}
+
 PackDesign design_pack(const std::string& chemistry, double energy_kWh) {
   if (!(energy_kWh >= 10 && energy_kWh <= 300))
     throw InputError("", 0, 0, "pack.energy_kWh", fmt::format("{} kWh outside [10, 300] kWh", energy_kWh));

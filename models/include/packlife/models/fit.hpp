@@ -34,12 +34,16 @@ FitTarget severson_fit_target(int max_cycles = 3000);
 
 /// A cycle-level lab file: the capacity relative to each cell's first cycle (or in A h when
 /// `absolute`), simulated (the experiment repeated, SPMe, lumped thermal, cycle jumping) minus
-/// measured, at every measured cycle after the first (at every one when absolute). `cells` selects cells by id (empty: all). InputError for a bad file, format or experiment.
+/// measured, at every measured cycle after the first (at every one when absolute); cycle 0 (a check-up
+/// before cycling) is compared with the first simulated cycle, and one run serves every cell (same
+/// experiment and ambient). `cells` selects cells by id (empty: all). InputError for a bad file, format,
+/// experiment or option.
 struct LabFitSpec {
   std::string path, format = "auto", experiment, ageing = "default";
   std::vector<std::string> cells;
   double ambient_C = 25, initial_soc = 1;
   bool absolute = false;  ///< compare capacities in A h (the set is the tested cell) instead of relative ones
+  double down_to = 0;     ///< leave out measured points below this fraction of the cell's first capacity (0: none)
 };
 FitTarget lab_capacity_target(const LabFitSpec& spec);
 

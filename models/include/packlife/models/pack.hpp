@@ -39,6 +39,10 @@ std::string chemistry_parameter_set(const std::string& chemistry);
 /// resolved inputs show them.
 ParameterSet scaled_cell(const ParameterSet& p, double area_scale, const std::string& why = "pack design");
 
+/// `p` with the rate constants of every ageing mechanism it has (SEI solvent diffusivity and exchange
+/// current, plating rate constant, negative and positive LAM rates) multiplied by `factor`: a cell that
+/// ages `factor` times as fast, recorded as overrides with source `why`.
+ParameterSet scaled_ageing_rates(const ParameterSet& p, double factor, const std::string& why);
 /// Expected largest of n independent standard normal values, Blom's approximation
 /// Phi^-1((n - 0.375) / (n + 0.25)) (G. Blom, Statistical Estimates and Transformed Beta-Variables,
 /// Wiley 1958); 0 for n = 1. The weakest of n cells with relative spread cv sits about
