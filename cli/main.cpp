@@ -326,7 +326,7 @@ int run_validate_cmd(const ValidateArgs& a) {
 struct FitArgs {
   std::string target;
   packlife::LabFitSpec data;  ///< --data and the options that describe how its cells were cycled
-  std::string params, out, name;
+  std::string params, out, name, title;
   std::vector<std::string> set, fit;
   int max_iterations = 30;
   bool json = false, quiet = false;
@@ -376,7 +376,10 @@ int run_fit_cmd(const FitArgs& a) {
   if (r.converged) {
     ParameterSet f = r.fitted;
     f.name = a.name.empty() ? base.name + "-fit" : a.name;
-    f.title = fmt::format("{} (set {}; {} fitted by packlife fit to {})", base.title, base.name, r.estimates.size() == 1 ? "one parameter" : fmt::format("{} parameters", r.estimates.size()), target.name);
+    f.title = !a.title.empty() ? a.title
+                               : fmt::format("{} (set {}; {} fitted by packlife fit to {})", base.title, base.name,
+                                             r.estimates.size() == 1 ? "one parameter" : fmt::format("{} parameters", r.estimates.size()),
+                                             target.name);
     f.references["packlife-fit"] = fmt::format("fitted by `{}` ({}; rms residual {:.4g})", a.command_line,
                                                target.description, std::sqrt(r.ssr / n));
     std::string header = fmt::format("# Made by: {}\n# Target: {}\n# {}\n# rms residual {:.6g} (start {:.6g}), {} iterations, {} simulations\n",
@@ -544,7 +547,16 @@ int main(int argc, char** argv) {
   val->add_flag("--quiet", va.quiet, "print nothing but errors");
 
   FitArgs fa;
-  for (int i = 0; i < argc; ++i) fa.command_line += (i ? " " : "") + std::string(i ? argv[i] : "packlife");
+  // The command as a shell would need it typed again: arguments with spaces or shell characters quoted.
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = i ? argv[i] : "packlife";
+    if (arg.empty() || arg.find_first_of(" \t\"'$`\\;&|<>()*?[]{}#~!") != std::string::npos) {
+      std::string q = "'";
+      for (char ch : arg) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+      arg = q + "'";
+    }
+    fa.command_line += (i ? " " : "") + arg;
+  }
   auto* fit = app.add_subcommand("fit", "calibrate parameters to lab data by nonlinear least squares (docs/fitting.md)");
   fit->add_option("--target", fa.target, "built-in target: severson2019 (cycle life of the training cells)");
   fit->add_option("--data", fa.data.path, "cycle-level lab file to fit (capacity relative to the first cycle)");
@@ -566,6 +578,8 @@ int main(int argc, char** argv) {
       ->required()->take_all()->allow_extra_args(false);
   fit->add_option("--out", fa.out, "write the fitted parameter set here (only if the fit converges)")->required();
   fit->add_option("--name", fa.name, "name of the fitted set (default: the base set's name + \"-fit\")");
+  fit->add_option("--title", fa.title, "title of the fitted set (default: the base set's title, saying which "
+                                       "parameters were fitted to what)");
   fit->add_option("--max-iterations", fa.max_iterations, "Levenberg-Marquardt iterations before giving up")
       ->capture_default_str()->check(CLI::Range(1, 1000));
   fit->add_flag("--json", fa.json, "print a JSON report (estimates, confidence intervals, residuals)");

@@ -120,6 +120,30 @@ TEST_CASE("fit: bad parameters, bounds and targets are input errors", "[fit][err
   CHECK_THROWS_AS(lab_capacity_target(s), InputError);
   s.experiment.clear();
   CHECK_THROWS_WITH(lab_capacity_target(s), Catch::Contains("needs the cycling experiment"));
+  s = synthetic_spec();
+  s.down_to = 1.2;
+  CHECK_THROWS_WITH(lab_capacity_target(s), Catch::Contains("--down-to"));
+}
+
+TEST_CASE("fit: a cycle-0 check-up, --down-to, and one run shared by all cells", "[fit]") {
+  // Two cells with the same curve; cell B starts with a check-up before cycling (cycle 0) and falls
+  // through 95 % of its first capacity at cycle 30.
+  const auto d = test::temp_dir("fit_cycle0");
+  const auto path = test::write_file(d, "two.csv",
+                                     "cell,cycle,capacity_Ah\nA,1,5.0\nA,20,4.9\nA,40,4.8\n"
+                                     "B,0,5.0\nB,20,4.9\nB,30,4.7\nB,40,4.6\n");
+  LabFitSpec s = synthetic_spec();
+  s.path = path;
+  s.absolute = false;
+  const FitTarget all = lab_capacity_target(s);
+  CHECK(all.residual_names.size() == 5);  // every point after each cell's first
+  const ParameterSet p = load_parameter_set("okane2022");
+  const std::vector<double> r = all.residuals(p);
+  REQUIRE(r.size() == 5);
+  // Cycle 0 is compared with the first simulated cycle, so both cells' cycle-20 residuals agree.
+  CHECK(r[0] == Approx(r[2]).margin(1e-12));
+  s.down_to = 0.95;  // B keeps only its points at or above 95 % (cycles 0 and 20): 2 + 1 residuals
+  CHECK(lab_capacity_target(s).residual_names.size() == 3);
 }
 
 TEST_CASE("fit: Student t quantiles", "[fit]") {

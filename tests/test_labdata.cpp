@@ -6,6 +6,8 @@
 #include "helpers.hpp"
 #include "packlife/core/error.hpp"
 #include "packlife/models/labdata.hpp"
+#include "packlife/models/pack.hpp"
+#include "packlife/models/parameters.hpp"
 #include "packlife/models/validation.hpp"
 
 using namespace packlife;
@@ -84,7 +86,7 @@ TEST_CASE("lab data: bad files name the file, line and column", "[labdata][error
   REQUIRE(g.size() == 1);
   CHECK(g[0].cycle == std::vector<double>{100, 100, 200});
   CHECK(g[0].capacity_Ah == std::vector<double>{1.9, 1.88, 1.8});
-  CHECK(cycles_to(g[0], 1.85) == Approx(150));
+  CHECK(cycles_to(g[0], 1.85) == Approx(137.5));  // from the later of the two cycle-100 rows
   const auto back = write_file(d, "back.csv",
                           "Test_Time (s),Cycle_Index,Current (A),Voltage (V)\n0,1,1,3.9\n10,1,1,3.8\n5,1,1,3.7\n");
   throws([&] { read_lab_time_series(back); }, {"back.csv:4", "Test_Time (s)", "backwards"});
@@ -152,4 +154,63 @@ TEST_CASE("validate: one policy end to end, and bad input exits 2 before simulat
     CHECK_THAT(e.out, Catch::Contains("error"));
     CHECK_FALSE(std::filesystem::exists(d + "/out/nasa-pcoe.csv"));
   }
+}
+
+TEST_CASE("knee: the break of a two-line curve is found, a straight or flattening curve has none", "[labdata]") {
+  LabCell c{"k", {}, {}, {}};
+  for (int i = 0; i <= 20; ++i) {
+    const double x = 100.0 * i;
+    c.cycle.push_back(x);
+    c.capacity_Ah.push_back(2.0 - 1e-4 * x - 8e-4 * std::max(0.0, x - 1230.0));
+  }
+  CHECK(knee_cycle(c, 0.0) == Approx(1230).margin(6));  // grid step 1800/400 = 4.5 cycles
+  // Down to 60 %: the curve is cut after its first point below 1.2 Ah, the break is still found.
+  CHECK(knee_cycle(c, 0.6) == Approx(1230).margin(6));
+  LabCell line = c;
+  for (size_t i = 0; i < line.cycle.size(); ++i) line.capacity_Ah[i] = 2.0 - 1e-4 * line.cycle[i];
+  CHECK(knee_cycle(line, 0.0) < 0);
+  LabCell flattening = c;  // fast then slow: no knee
+  for (size_t i = 0; i < c.cycle.size(); ++i)
+    flattening.capacity_Ah[i] = 2.0 - 5e-4 * c.cycle[i] + 4e-4 * std::max(0.0, c.cycle[i] - 800.0);
+  CHECK(knee_cycle(flattening, 0.0) < 0);
+  LabCell few{"f", {0, 1, 2}, {2, 1.9, 1.5}, {}};
+  CHECK(knee_cycle(few) < 0);
+}
+
+TEST_CASE("scaled_ageing_rates multiplies every ageing rate constant and nothing else", "[pack][ageing]") {
+  const ParameterSet p = load_parameter_set("okane2022");
+  const ParameterSet q = scaled_ageing_rates(p, 1.5, "test");
+  auto value = [](const ParameterSet& s, const std::string& k) {
+    for (const auto& r : s.records)
+      if (r.key == k) return std::stod(r.value);
+    FAIL("no " << k);
+    return 0.0;
+  };
+  for (const char* k : {"ageing.sei.solvent_diffusivity_m2_s", "ageing.sei.exchange_current_A_m2",
+                        "ageing.plating.rate_constant_m_s", "ageing.negative.lam_rate_s", "ageing.positive.lam_rate_s"})
+    CHECK(value(q, k) == Approx(1.5 * value(p, k)));
+  for (const char* k : {"ageing.sei.activation_J_mol", "ageing.negative.lam_exponent", "negative.thickness_m"})
+    CHECK(value(q, k) == value(p, k));
+  CHECK_THROWS(scaled_ageing_rates(p, 0.0, "test"));
+}
+
+TEST_CASE("baumhofer2014: the spread of cycles to 80 % comes out of the pre-knee spread", "[labdata][validation]") {
+  // The whole case (48 virtual cells, about 25 s on two cores): the acceptance figures of issue 7.
+  const ValidationResult r = run_validation("baumhofer2014", ValidationOptions{});
+  const auto& m = r.metrics;
+  CHECK(m["cells"] == 48);
+  // Measured figures straight from the data (population CV over the 48 cells).
+  CHECK(m["measured_median_cycles_to_80"].get<double>() == Approx(1126.3).margin(0.5));
+  CHECK(m["measured_cv"].get<double>() == Approx(0.0870).margin(0.0005));
+  const double pmed = m["predicted_median_cycles_to_80"], mmed = m["measured_median_cycles_to_80"];
+  CHECK(std::abs(pmed - mmed) / mmed <= 0.15);
+  CHECK(std::abs(m["predicted_cv"].get<double>() - m["measured_cv"].get<double>()) <= 0.03);
+  // The spread put in is identified from data before the knee: faster ageing, fewer cycles to 90 %.
+  CHECK(m["spread_inputs"]["model_cycles_to_90_sensitivity"].get<double>() < 0);
+  CHECK(m["spread_inputs"]["ageing_rate_cv"].get<double>() > 0);
+  // Every virtual cell has a knee before it reaches 60 %; the measured curves have one too.
+  CHECK_FALSE(m["predicted_median_knee_cycle"].is_null());
+  CHECK_FALSE(m["measured_median_knee_cycle"].is_null());
+  REQUIRE(r.tables.size() == 2);
+  CHECK(r.tables[0].rows.size() == 48);
 }

@@ -52,7 +52,8 @@ def svg_plot(path, title, xlabel, ylabel, series, diagonal=False):
             out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}"/>')
         else:
             out += [f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3" fill="{colour}"/>' for a, b in zip(sx, sy)]
-        out.append(f'<text x="{L+10}" y="{T+15+15*k}" fill="{colour}">{label}</text>')
+        if label:  # unlabelled series (one of many alike) stay out of the legend
+            out.append(f'<text x="{L+10}" y="{T+15+15*k}" fill="{colour}">{label}</text>')
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
@@ -93,6 +94,25 @@ def main():
             svg_plot(os.path.join(OUT, "nasa-pcoe.svg"), "NASA PCoE: capacity relative to the first cycle",
                      "cycle", "relative capacity", series)
             lines += ["![nasa-pcoe](validation/nasa-pcoe.svg)", ""]
+        if c["case"] == "baumhofer2014":
+            rows = list(csv.DictReader(open(os.path.join(OUT, "baumhofer2014_curves.csv"))))
+            series = [("measured (dots, 48 cells)", [], [], "dots", colours[0]),
+                      ("simulated (lines, 48 virtual cells)", [], [], "line", colours[1])]
+            for source, colour, kind in (("measured", colours[0], "dots"), ("simulated", colours[1], "line")):
+                for cell in sorted({r["cell"] for r in rows if r["source"] == source}):
+                    rr = [r for r in rows if r["source"] == source and r["cell"] == cell]
+                    series.append(("", [float(r["cycle"]) for r in rr], [float(r["relative_capacity"]) for r in rr],
+                                   kind, colour))
+            svg_plot(os.path.join(OUT, "baumhofer2014.svg"), "Baumhoefer 2014: capacity relative to the first check-up",
+                     "cycle", "relative capacity", series)
+            lives = list(csv.DictReader(open(os.path.join(OUT, "baumhofer2014.csv"))))
+            rank = [float(r["rank"]) for r in lives]
+            svg_plot(os.path.join(OUT, "baumhofer2014_lives.svg"), "Baumhoefer 2014: cycles to 80 %, sorted",
+                     "rank among the 48 cells", "cycles to 80 %",
+                     [("measured", rank, [float(r["measured_cycles_to_80"]) for r in lives], "dots", colours[0]),
+                      ("predicted", rank, [float(r["predicted_cycles_to_80"]) for r in lives], "line", colours[1])])
+            lines += ["![baumhofer2014](validation/baumhofer2014.svg)", "",
+                      "![baumhofer2014 lives](validation/baumhofer2014_lives.svg)", ""]
         if c["case"] == "severson2019":
             rows = list(csv.DictReader(open(os.path.join(OUT, "severson2019.csv"))))
             meas = [float(r["measured_cycle_life"]) for r in rows]

@@ -263,7 +263,8 @@ double knee_cycle(const LabCell& c, double floor) {
       r += f * y[i];
     }
     const Eigen::Vector3d k = A.ldlt().solve(r);
-    if (!k.allFinite() || k(2) >= 0) continue;
+    // A knee: the second segment at least 10 % steeper than the first (not a rounding-level bend).
+    if (!k.allFinite() || !(k(2) < -0.1 * std::abs(k(1)))) continue;
     double sse = 0;
     for (size_t i = 0; i < n; ++i) {
       const double e = k(0) + k(1) * x[i] + k(2) * std::max(0.0, x[i] - b) - y[i];

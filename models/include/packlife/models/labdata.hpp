@@ -61,7 +61,7 @@ double cycles_to(const LabCell& c, double threshold_Ah);
 
 /// The knee of an ageing curve: the break point of the continuous two-segment straight-line fit
 /// (least squares, break searched on 400 points between the second and the second-to-last cycle)
-/// whose second segment falls faster than the first; the curve is used down to its first point
+/// whose second segment falls at least 10 % faster than the first; the curve is used down to its first point
 /// below `floor` x its first capacity. Negative when there are fewer than four points or the best
 /// fit does not accelerate. The sharp-corner limit of the Bacon-Watts two-line model that
 /// Fermín-Cueto et al., Energy and AI 1 (2020) 100006, fit to capacity curves to find the knee.
