@@ -138,16 +138,16 @@ Experiment baumhofer_cycle(const ParameterSet& p) {
                           "baumhofer2014 protocol");
 }
 
-/// A virtual cell's simulated ageing curve (electrode-balance capacity, the slow check-up's proxy),
-/// cycled until it falls below the floor.
+/// A virtual cell's simulated ageing curve: the 1C discharge capacity of every cycle (the quantity
+/// `packlife fit` matched to the data), cycled until it falls below the floor.
 LabCell baumhofer_curve(const ParameterSet& p, const std::string& id) {
-  auto done = [](const CycleRun& r) { return r.esoh_Ah.back() < kBaumhoferFloor * r.esoh_Ah.front(); };
+  auto done = [](const CycleRun& r) { return r.capacity_Ah.back() < kBaumhoferFloor * r.capacity_Ah.front(); };
   const CycleRun r = run_cycles(p, baumhofer_cycle(p), 25.0, kBaumhoferMaxCycles, done, 0.0, "default");
-  if (r.esoh_Ah.empty()) throw Error("baumhofer2014: cell {} could not be cycled: {}", id, r.stopped);
+  if (r.capacity_Ah.empty()) throw Error("baumhofer2014: cell {} could not be cycled: {}", id, r.stopped);
   LabCell c{id, {}, {}, {}};
-  for (size_t i = 0; i < r.esoh_Ah.size(); ++i) {
-    c.cycle.push_back(static_cast<double>(i));  // cycle 0 = before cycling, as the data count
-    c.capacity_Ah.push_back(r.esoh_Ah[i]);
+  for (size_t i = 0; i < r.capacity_Ah.size(); ++i) {
+    c.cycle.push_back(static_cast<double>(i + 1));
+    c.capacity_Ah.push_back(r.capacity_Ah[i]);
   }
   return c;
 }
@@ -299,8 +299,8 @@ ValidationResult baumhofer2014(const ValidationOptions& o) {
   res.notes.push_back(
       "Protocol (assumption: Baumhoefer et al. 2014's own description could not be consulted here): 1C CC-CV charge "
       "to the upper cut-off until C/20, 1C discharge to the lower cut-off, 25 C chamber, lumped thermal model; one "
-      "data cycle = one such cycle. Capacity: the model's electrode-balance capacity (a slow check-up's proxy), "
-      "relative to the cell's first value. The parameter set's ageing rates were fitted to the mean trajectory of "
+      "data cycle = one such cycle. Capacity: the simulated 1C discharge capacity of each cycle (what packlife fit "
+      "matched), relative to the first cycle's; the measured check-up capacity relative to the first check-up. The parameter set's ageing rates were fitted to the mean trajectory of "
       "all 48 cells (packlife fit, datasets/README.md), so the median is calibrated; the spread is a prediction from "
       "the spread before the knee (capacity CV and CV of cycles to 90 %) carried through the model's knee.");
   return res;
