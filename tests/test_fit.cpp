@@ -142,6 +142,14 @@ TEST_CASE("fit: a cycle-0 check-up, --down-to, and one run shared by all cells",
   REQUIRE(r.size() == 5);
   // Cycle 0 is compared with the first simulated cycle, so both cells' cycle-20 residuals agree.
   CHECK(r[0] == Approx(r[2]).margin(1e-12));
+  // A protocol that delivers nothing (a charge from full): the fit stops at once and says why.
+  LabFitSpec nothing = synthetic_spec();
+  nothing.experiment = "Charge at 1C until 4.2 V";
+  nothing.initial_soc = 1;
+  nothing.absolute = false;
+  CHECK_THROWS_WITH(fit_parameters(p, {parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s")},
+                                   lab_capacity_target(nothing), FitOptions{}),
+                    Catch::Contains("not finite") && Catch::Contains("no parameter file written"));
   s.down_to = 0.95;  // B keeps only its points at or above 95 % (cycles 0 and 20): 2 + 1 residuals
   CHECK(lab_capacity_target(s).residual_names.size() == 3);
 }

@@ -187,7 +187,9 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
     if (static_cast<int>(r.size()) != n) throw Error("fit target {}: {} residuals, expected {}", target.name, r.size(), n);
     Eigen::VectorXd v(n);
     for (int i = 0; i < n; ++i) {
-      if (!std::isfinite(r[i])) throw Error("residual '{}' is not finite", target.residual_names[i]);
+      if (!std::isfinite(r[i]))
+        throw Error("residual '{}' is not finite (a simulated capacity of zero: does the experiment deliver charge "
+                    "from the initial state?); no parameter file written", target.residual_names[i]);
       v[i] = r[i];
     }
     return v;
