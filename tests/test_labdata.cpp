@@ -86,7 +86,9 @@ TEST_CASE("lab data: bad files name the file, line and column", "[labdata][error
   REQUIRE(g.size() == 1);
   CHECK(g[0].cycle == std::vector<double>{100, 100, 200});
   CHECK(g[0].capacity_Ah == std::vector<double>{1.9, 1.88, 1.8});
-  CHECK(cycles_to(g[0], 1.85) == Approx(137.5));  // from the later of the two cycle-100 rows
+  CHECK(cycles_to(g[0], 1.85) == Approx(137.5));
+  const auto blank = write_file(d, "blank.csv", "cell,cycle,capacity_Ah\nA,0,2.0\nB,0,\nB,10,\n");
+  throws([&] { read_lab_cycles(blank); }, {"blank.csv", "capacity_Ah", "cell 'B' has no measured capacity"});  // from the later of the two cycle-100 rows
   const auto back = write_file(d, "back.csv",
                           "Test_Time (s),Cycle_Index,Current (A),Voltage (V)\n0,1,1,3.9\n10,1,1,3.8\n5,1,1,3.7\n");
   throws([&] { read_lab_time_series(back); }, {"back.csv:4", "Test_Time (s)", "backwards"});

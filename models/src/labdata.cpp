@@ -180,6 +180,10 @@ std::vector<LabCell> read_lab_cycles(const std::string& path, const std::string&
     it->capacity_Ah.push_back(cap);
   }
   if (cells.empty()) throw InputError(path, 0, 0, "", "no data rows");
+  for (const LabCell& c : cells)
+    if (c.cycle.empty())
+      throw InputError(path, 0, ccap + 1, t.columns()[ccap], fmt::format("cell '{}' has no measured capacity (every "
+                                                                          "row of it is blank)", c.id));
   return cells;
 }
 
