@@ -567,8 +567,7 @@ int main(int argc, char** argv) {
   fit->add_option("--ambient-C", fa.data.ambient_C, "--data: chamber temperature [degC]")->capture_default_str();
   fit->add_option("--initial-soc", fa.data.initial_soc, "--data: SOC the first cycle starts from")->capture_default_str();
   fit->add_option("--down-to", fa.data.down_to, "--data: fit each cell's curve only down to this fraction of its first "
-                  "capacity (e.g. 0.6: leave out the end of a curve cycled far past its knee)")
-      ->check(CLI::Range(0.0, 1.0));
+                  "capacity, in [0, 1) (e.g. 0.6: leave out the end of a curve cycled far past its knee)");
   fit->add_flag("--absolute", fa.data.absolute, "--data: compare capacities in A h (the set is the tested cell) instead of "
                 "relative to each cell's first cycle");
   fit->add_option("--ageing", fa.data.ageing, "--data: degradation mechanisms (as for simulate)")->capture_default_str();

@@ -171,11 +171,18 @@ TEST_CASE("cli: fit writes a loadable set only when it converges", "[cli][fit]")
   CHECK(bad.code == 1);
   CHECK_THAT(bad.out, Catch::Contains("did not converge") && Catch::Contains("no parameter file written"));
   CHECK_FALSE(fs::exists("fit_out.yaml"));
-  auto good = test::run_cli(args + " --out fit_out.yaml --name syn-fit");
+  auto good = test::run_cli(args + " --out fit_out.yaml --name syn-fit --title 'Synthetic: SEI fitted'");
   REQUIRE(good.code == 0);
   REQUIRE(fs::exists("fit_out.yaml"));
   const ParameterSet p = load_parameter_set("fit_out.yaml");
   CHECK(p.name == "syn-fit");
+  CHECK(p.title == "Synthetic: SEI fitted");
+  // The header's command is quoted as a shell needs it, so it can be pasted to remake the file.
+  std::ifstream in("fit_out.yaml");
+  std::string first;
+  std::getline(in, first);
+  CHECK_THAT(first, Catch::StartsWith("# Made by: packlife fit ") && Catch::Contains(fmt::format("--experiment '{}'", kCycle)) &&
+                        Catch::Contains("--title 'Synthetic: SEI fitted'"));
   CHECK(std::abs(p.ageing.sei_solvent_diffusivity_m2_s / kTrueDsol - 1) < 0.05);
   auto sim = test::run_cli("simulate --params fit_out.yaml --model spm --experiment 'Discharge at 1C for 60 seconds' --quiet");
   CHECK(sim.code == 0);
@@ -183,6 +190,9 @@ TEST_CASE("cli: fit writes a loadable set only when it converges", "[cli][fit]")
   CHECK(test::run_cli("fit --target nope --fit a.b --out x.yaml").code == 2);
   CHECK(test::run_cli("fit --target severson2019 --data f.csv --fit a.b --out x.yaml").code == 2);
   CHECK(test::run_cli(fmt::format("fit --data {} --fit ageing.sei.solvent_diffusivity_m2_s --out x.yaml", data)).code == 2);
+  const auto below = test::run_cli(args + " --down-to 1 --out x.yaml");
+  CHECK(below.code == 2);
+  CHECK_THAT(below.out, Catch::Contains("--down-to") && Catch::Contains("[0, 1)"));
   CHECK(test::run_cli("fit --data missing.csv --experiment 'Rest for 1 hour' --fit ageing.sei.solvent_diffusivity_m2_s --out x.yaml").code == 2);
   CHECK_FALSE(fs::exists("x.yaml"));
   fs::remove("fit_out.yaml");
