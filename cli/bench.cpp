@@ -1,11 +1,16 @@
 #include "bench.hpp"
 
+#include <omp.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "packlife/core/build_info.hpp"
 #include "packlife/core/error.hpp"
+#include "packlife/models/fleet.hpp"
 #include "packlife/models/lifecycle.hpp"
 #include "packlife/models/simulation.hpp"
 
@@ -35,7 +40,7 @@ double median_solve_ms(const std::string& model_name, const ParameterSet& p, con
 const std::vector<std::string>& benchmark_cases() {
   static const std::vector<std::string> names{"spm_1C_discharge_ms", "spme_1C_discharge_ms", "ageing_cycle_ms",
                                               "ageing_cycle_1s_output_ms", "lifetime_12y_accelerated_ms",
-                                              "pack_lifecycle_ms"};
+                                              "pack_lifecycle_ms", "fleet_1000_packs_s"};
   return names;
 }
 
@@ -107,6 +112,22 @@ nlohmann::json run_benchmarks(int repeats, bool progress, const std::vector<std:
     }
     std::sort(ms.begin(), ms.end());
     j["pack_lifecycle_ms"] = ms[ms.size() / 2];
+  }
+  // The default fleet (datasets/scenarios/default.yaml) with 1,000 packs on all cores, written to a
+  // fleet file in the system's temporary folder (the writing is timed too). Run once: it takes minutes.
+  if (wanted("fleet_1000_packs_s")) {
+    if (progress) std::fprintf(stderr, "bench: default fleet of 1,000 packs on all cores (once)...\n");
+    Scenario s;
+    s.fleet_packs = 1000;
+    FleetOptions o;
+    o.out = (std::filesystem::temp_directory_path() / fmt::format("packlife-bench-fleet-{}.h5", ::getpid())).string();
+    o.force = true;
+    const FleetRunInfo info = run_fleet(s, o);
+    j["fleet_1000_packs_s"] = info.wall_s;
+    j["fleet_1000_packs_failed"] = info.failed;
+    j["fleet_1000_packs_file_bytes"] = std::filesystem::file_size(o.out);
+    j["fleet_threads"] = omp_get_max_threads();
+    std::filesystem::remove(o.out);
   }
   j["repeats"] = repeats;
   j["parameter_set"] = "chen2020 (1C discharges), okane2022 (ageing)";

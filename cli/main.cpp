@@ -3,6 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
+#include <memory>
+#include <thread>
 #include <cstdio>
 #include <iostream>
 #include <filesystem>
@@ -15,6 +18,7 @@
 #include "packlife/core/build_info.hpp"
 #include "packlife/core/error.hpp"
 #include "packlife/models/fit.hpp"
+#include "packlife/models/fleet.hpp"
 #include "packlife/models/lifecycle.hpp"
 #include "packlife/models/output.hpp"
 #include "packlife/models/validation.hpp"
@@ -468,6 +472,173 @@ int run_lifecycle_cmd(const LifecycleArgs& a) {
   return 0;
 }
 
+struct FleetArgs {
+  std::string scenario, out;
+  std::vector<std::string> set;
+  long long packs = 0;  // 0: the scenario's fleet.packs
+  int threads = 0;
+  long long seed = -1;
+  double checkpoint_s = 30;
+  bool json = false, quiet = false, resume = false, force = false;
+};
+
+struct TargetArgs {
+  std::string input;
+  std::vector<std::string> set;
+  int years = 12;
+  double max_fade = 0.2, require = 0.95;
+  int threads = 0;
+  bool json = false;
+};
+
+nlohmann::json target_json(const packlife::TargetResult& t) {
+  using nlohmann::json;
+  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  json groups = json::array(), drivers = json::array();
+  for (const auto& g : t.groups)
+    groups.push_back({{"by", g.by}, {"value", g.value}, {"packs", g.packs}, {"passing", g.passing},
+                      {"pass_fraction", g.pass_fraction}, {"fade_p50", num(g.fade_p50)}});
+  for (const auto& d : t.drivers)
+    drivers.push_back({{"input", d.input}, {"failing_mean", d.failing_mean}, {"passing_mean", d.passing_mean},
+                       {"effect", d.effect}});
+  return {{"years", t.years}, {"max_fade", t.max_fade}, {"require", t.require}, {"packs", t.packs},
+          {"passing", t.passing}, {"pass_fraction", t.pass_fraction}, {"failed_simulations", t.failed_simulations},
+          {"retired_early", t.retired_early}, {"fade_p50", num(t.fade_p50)}, {"fade_p90", num(t.fade_p90)},
+          {"fade_p99", num(t.fade_p99)}, {"fade_worst", num(t.fade_worst)}, {"verdict", t.pass ? "pass" : "fail"},
+          {"groups", groups}, {"drivers", drivers}};
+}
+
+void print_target(const packlife::TargetResult& t) {
+  fmt::print("target: {} of {} packs ({:.1f} %) kept fade below {:.0f} % through {} years of first life; required "
+             "{:.1f} %: {}\n",
+             t.passing, t.packs, 100 * t.pass_fraction, 100 * t.max_fade, t.years, 100 * t.require,
+             t.pass ? "PASS" : "FAIL");
+  fmt::print("  fade at year {} (retired packs: at retirement): P50 {:.1f} %, P90 {:.1f} %, P99 {:.1f} %, worst {:.1f} %\n",
+             t.years, 100 * t.fade_p50, 100 * t.fade_p90, 100 * t.fade_p99, 100 * t.fade_worst);
+  if (t.retired_early || t.failed_simulations)
+    fmt::print("  {} packs left first life before year {}; {} simulations failed\n", t.retired_early, t.years,
+               t.failed_simulations);
+  std::string by;
+  for (const auto& g : t.groups) {
+    if (g.by != by) fmt::print("  by {}:", by = g.by);
+    fmt::print(" {} {:.0f} % ({})", g.value, 100 * g.pass_fraction, g.packs);
+    if (&g == &t.groups.back() || (&g + 1)->by != by) fmt::print("\n");
+  }
+  if (!t.drivers.empty()) {
+    fmt::print("  what separates failing from passing packs (standardised mean difference):\n");
+    for (size_t i = 0; i < std::min<size_t>(5, t.drivers.size()); ++i)
+      fmt::print("    {:28} {:+.2f}  (failing {:.3g}, passing {:.3g})\n", t.drivers[i].input, t.drivers[i].effect,
+                 t.drivers[i].failing_mean, t.drivers[i].passing_mean);
+  }
+}
+
+/// Progress on stderr: a bar redrawn in place on a terminal, a plain line every 10 % otherwise.
+std::function<void(long long, long long, long long, double)> fleet_progress(bool quiet) {
+  if (quiet) return {};
+  const bool tty = isatty(fileno(stderr));
+  auto last_tenth = std::make_shared<long long>(-1);
+  return [tty, last_tenth](long long done, long long failed, long long total, double wall) {
+    const double rate = wall > 0 ? done / wall : 0.0;
+    const double eta = rate > 0 ? (total - done) / rate : 0.0;
+    const std::string eta_s = fmt::format("{:.0f}m{:02.0f}s", std::floor(eta / 60), std::fmod(eta, 60.0));
+    if (tty) {
+      const int width = 30, fill = total ? static_cast<int>(width * done / total) : width;
+      fmt::print(stderr, "\r  fleet [{}{}] {}/{} packs, {} failed, {:.2f} packs/s, ETA {}   ", std::string(fill, '#'),
+                 std::string(width - fill, '.'), done, total, failed, rate, eta_s);
+      if (done == total) fmt::print(stderr, "\n");
+      return;
+    }
+    const long long tenth = total ? 10 * done / total : 10;
+    if (tenth == *last_tenth) return;
+    *last_tenth = tenth;
+    fmt::print(stderr, "fleet: {}/{} packs done, {} failed, {:.2f} packs/s, {:.0f} s elapsed, ETA {}\n", done, total,
+               failed, rate, wall, eta_s);
+  };
+}
+
+void check_threads(int threads) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (threads > static_cast<int>(16 * cores))
+    throw packlife::InputError("", 0, 0, "--threads",
+                               fmt::format("{} threads on a machine with {} cores is beyond reason (at most {})", threads,
+                                           cores, 16 * cores));
+}
+
+int run_fleet_cmd(const FleetArgs& a) {
+  using namespace packlife;
+  check_threads(a.threads);
+  Scenario s;
+  if (a.resume) {
+    if (!a.scenario.empty() || !a.set.empty() || a.packs > 0 || a.seed >= 0)
+      throw InputError("--resume finishes the run recorded in the output file; it takes no scenario, --set, --packs "
+                       "or --seed");
+  } else {
+    s = a.scenario.empty() ? Scenario{} : load_scenario(a.scenario);
+    apply_scenario_overrides(s, a.set);
+    if (a.packs > 0) s.fleet_packs = static_cast<double>(a.packs);
+    if (a.seed >= 0) s.seed = static_cast<std::uint64_t>(a.seed);
+    check_scenario(s);
+  }
+  FleetOptions o;
+  o.out = a.out;
+  o.threads = a.threads;
+  o.resume = a.resume;
+  o.force = a.force;
+  o.checkpoint_s = a.checkpoint_s;
+  o.progress = fleet_progress(a.quiet || a.json);
+  const FleetRunInfo info = run_fleet(s, o);
+  const TargetResult t = evaluate_target(read_fleet_summary(a.out), 12, 0.2, 0.95);
+  if (a.json) {
+    std::cout << nlohmann::json{{"packs", info.packs}, {"failed", info.failed}, {"simulated", info.simulated},
+                                {"wall_s", info.wall_s}, {"out", a.out}, {"target", target_json(t)}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  if (a.quiet) return 0;
+  fmt::print("packlife fleet: {} packs ({} simulated now, {} failed) in {:.1f} s, wrote {}\n", info.packs,
+             info.simulated, info.failed, info.wall_s, a.out);
+  print_target(t);
+  return 0;
+}
+
+int run_target_cmd(const TargetArgs& a) {
+  using namespace packlife;
+  namespace fs = std::filesystem;
+  check_threads(a.threads);
+  const std::string ext = fs::path(a.input).extension().string();
+  TargetResult t;
+  if (ext == ".yaml" || ext == ".yml") {
+    Scenario s = load_scenario(a.input);
+    apply_scenario_overrides(s, a.set);
+    check_scenario(s);
+    // Run the scenario's fleet into a scratch file, then judge it.
+    const fs::path dir = fs::temp_directory_path() / fmt::format("packlife-target-{}", ::getpid());
+    fs::create_directories(dir);
+    FleetOptions o;
+    o.out = (dir / "fleet.h5").string();
+    o.threads = a.threads;
+    o.progress = fleet_progress(a.json);
+    try {
+      run_fleet(s, o);
+      t = evaluate_target(read_fleet_summary(o.out), a.years, a.max_fade, a.require);
+    } catch (...) {
+      fs::remove_all(dir);
+      throw;
+    }
+    fs::remove_all(dir);
+  } else {
+    if (!a.set.empty()) throw InputError("--set applies to a scenario file, not to a fleet file");
+    t = evaluate_target(read_fleet_summary(a.input), a.years, a.max_fade, a.require);
+  }
+  if (t.packs == 0) throw InputError(a.input, 0, 0, "", "the fleet file holds no completed packs");
+  if (a.json)
+    std::cout << target_json(t).dump(2) << "\n";
+  else
+    print_target(t);
+  return t.pass ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -534,6 +705,38 @@ int main(int argc, char** argv) {
   life->add_flag("--quiet", la.quiet, "print nothing but errors");
   life->add_flag("--print-scenario", la.print_scenario,
                  "print the resolved scenario (every key, with overrides applied) as YAML and exit");
+
+  FleetArgs fl;
+  auto* fleet = app.add_subcommand("fleet", "simulate a fleet of packs (OpenMP) into an HDF5 file, with the 12-year "
+                                            "target verdict (docs/models.md#fleet)");
+  fleet->add_option("scenario", fl.scenario, "scenario YAML file (default: the built-in default fleet, "
+                                             "datasets/scenarios/default.yaml)");
+  fleet->add_option("--packs", fl.packs, "number of packs (overrides fleet.packs)")->check(CLI::Range(1LL, 1000000LL));
+  fleet->add_option("--threads", fl.threads, "OpenMP threads (default: all cores)")->check(CLI::Range(1, 100000));
+  fleet->add_option("--seed", fl.seed, "scenario seed (overrides seed)")->check(CLI::Range(0LL, (1LL << 62)));
+  fleet->add_option("--set", fl.set, "override one scenario key, KEY=VALUE (repeatable), e.g. fleet.mode_mix=swap:1")
+      ->take_all()->allow_extra_args(false);
+  fleet->add_option("--out", fl.out, "fleet HDF5 file (layout in docs/file-formats.md)")->required();
+  fleet->add_flag("--resume", fl.resume, "finish the run recorded in --out (after a crash or kill)");
+  fleet->add_flag("--force", fl.force, "overwrite an existing --out");
+  fleet->add_option("--checkpoint-s", fl.checkpoint_s, "rebuild the HDF5 file from the journal at most this often [s]")
+      ->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  fleet->add_flag("--json", fl.json, "print one JSON object (packs, failed, wall_s, target)");
+  fleet->add_flag("--quiet", fl.quiet, "print nothing but errors");
+
+  TargetArgs ta;
+  auto* target = app.add_subcommand("target", "the long-life target verdict of a fleet (exit 0 pass, 1 fail)");
+  target->add_option("input", ta.input, "fleet HDF5 file, or a scenario YAML file whose fleet is run first")->required();
+  target->add_option("--years", ta.years, "years of first life the packs must last")->capture_default_str()
+      ->check(CLI::Range(1, 40));
+  target->add_option("--max-fade", ta.max_fade, "capacity fade allowed at that year, as a fraction")->capture_default_str()
+      ->check(CLI::Range(1e-6, 1.0));
+  target->add_option("--require", ta.require, "share of packs that must pass")->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  target->add_option("--set", ta.set, "scenario input: override one key, KEY=VALUE (repeatable)")->take_all()
+      ->allow_extra_args(false);
+  target->add_option("--threads", ta.threads, "scenario input: OpenMP threads")->check(CLI::Range(1, 100000));
+  target->add_flag("--json", ta.json, "print one JSON object");
 
   ValidateArgs va;
   auto* val = app.add_subcommand("validate", "compare packlife with lab data: a named case or all (docs/validation.md)");
@@ -606,6 +809,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*life) return run_lifecycle_cmd(la);
+    if (*fleet) return run_fleet_cmd(fl);
+    if (*target) return run_target_cmd(ta);
     if (*val) return run_validate_cmd(va);
     if (*fit) return run_fit_cmd(fa);
     return run_simulate(sa);  // also the default job when no subcommand is given

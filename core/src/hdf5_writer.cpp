@@ -31,32 +31,43 @@ void ok(herr_t s, const std::string& what) {
   if (s < 0) throw Error("HDF5: could not {}", what);
 }
 
+void units_attribute(hid_t ds, const std::string& units) {
+  Handle stype(H5Tcopy(H5T_C_S1), H5Tclose, "copy string type");
+  ok(H5Tset_size(stype, units.size()), "size string type");
+  Handle aspace(H5Screate(H5S_SCALAR), H5Sclose, "create scalar space");
+  Handle attr(H5Acreate2(ds, "units", stype, aspace, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create units attribute");
+  ok(H5Awrite(attr, stype, units.c_str()), "write units attribute");
+}
+
+/// Creates a chunked, shuffled and deflated dataset of `dims` (rank 1 or 2) with file type `ftype`.
+hid_t create_compressed(hid_t file, const std::string& path, hid_t ftype, int rank, const hsize_t* dims, hsize_t chunk1d) {
+  Handle space(H5Screate_simple(rank, dims, nullptr), H5Sclose, "create dataspace for " + path);
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose, "create link property list");
+  ok(H5Pset_create_intermediate_group(lcpl, 1), "set intermediate groups");
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "create dataset property list");
+  hsize_t total = 1;
+  for (int i = 0; i < rank; ++i) total *= dims[i];
+  if (total > 0) {
+    hsize_t chunk[2] = {std::min<hsize_t>(dims[0], chunk1d), rank == 2 ? dims[1] : 1};
+    if (rank == 2) chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims[0], chunk1d / std::max<hsize_t>(1, dims[1])));
+    ok(H5Pset_chunk(dcpl, rank, chunk), "set chunking");
+    ok(H5Pset_shuffle(dcpl), "set shuffle filter");
+    ok(H5Pset_deflate(dcpl, 4), "set deflate filter");
+  }
+  const hid_t ds = H5Dcreate2(file, path.c_str(), ftype, space, lcpl, dcpl, H5P_DEFAULT);
+  if (ds < 0) throw Error("HDF5: could not create dataset {}", path);
+  return ds;
+}
+
 template <typename T>
 void write_numeric(hid_t file, const std::string& path, const std::vector<T>& data, hid_t type,
                    const std::string& units) {
   const hsize_t n = data.size();
-  Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "create dataspace for " + path);
-  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose, "create link property list");
-  ok(H5Pset_create_intermediate_group(lcpl, 1), "set intermediate groups");
-  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "create dataset property list");
-  if (n > 0) {
-    const hsize_t chunk = std::min<hsize_t>(n, 4096);
-    ok(H5Pset_chunk(dcpl, 1, &chunk), "set chunking");
-    ok(H5Pset_shuffle(dcpl), "set shuffle filter");
-    ok(H5Pset_deflate(dcpl, 4), "set deflate filter");
-  }
-  Handle ds(H5Dcreate2(file, path.c_str(), type, space, lcpl, dcpl, H5P_DEFAULT), H5Dclose,
-            "create dataset " + path);
+  Handle ds(create_compressed(file, path, type, 1, &n, 4096), H5Dclose, "create dataset " + path);
   if (n > 0) ok(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "write " + path);
-  if (!units.empty()) {
-    Handle stype(H5Tcopy(H5T_C_S1), H5Tclose, "copy string type");
-    ok(H5Tset_size(stype, units.size()), "size string type");
-    Handle aspace(H5Screate(H5S_SCALAR), H5Sclose, "create scalar space");
-    Handle attr(H5Acreate2(ds, "units", stype, aspace, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-                "create units attribute");
-    ok(H5Awrite(attr, stype, units.c_str()), "write units attribute");
-  }
+  if (!units.empty()) units_attribute(ds, units);
 }
+
 }  // namespace
 
 Hdf5Writer::Hdf5Writer(const std::string& path) {
@@ -129,6 +140,50 @@ void Hdf5Writer::dataset(const std::string& path, const std::vector<std::string>
   std::vector<const char*> ptrs;
   for (const auto& s : data) ptrs.push_back(s.c_str());
   if (n > 0) ok(H5Dwrite(ds, stype, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "write " + path);
+}
+
+void Hdf5Writer::dataset(const std::string& path, const std::vector<double>& data, size_t rows, size_t cols,
+                         const std::string& units) {
+  if (data.size() != rows * cols) throw Error("HDF5: {} holds {} values, not {} x {}", path, data.size(), rows, cols);
+  const hsize_t dims[2] = {rows, cols};
+  Handle ds(create_compressed(file_, path, H5T_NATIVE_DOUBLE, 2, dims, 4096), H5Dclose, "create dataset " + path);
+  if (!data.empty()) ok(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "write " + path);
+  if (!units.empty()) units_attribute(ds, units);
+}
+
+std::unique_ptr<Hdf5Writer::Slices> Hdf5Writer::slices(const std::string& path, size_t n, Type type,
+                                                        const std::string& units) {
+  return std::make_unique<Slices>(file_, path, n, type, units);
+}
+
+Hdf5Writer::Slices::Slices(long long file, const std::string& path, size_t n, Type type, const std::string& units)
+    : path_(path) {
+  const hid_t ftype = type == Type::Float64 ? H5T_IEEE_F64LE : type == Type::Float32 ? H5T_IEEE_F32LE : H5T_STD_I64LE;
+  const hsize_t dims = n;
+  ds_ = create_compressed(file, path, ftype, 1, &dims, 16384);
+  if (!units.empty()) units_attribute(ds_, units);
+}
+
+Hdf5Writer::Slices::~Slices() {
+  if (ds_ >= 0) H5Dclose(ds_);
+}
+
+namespace {
+void write_slice(hid_t ds, const std::string& path, size_t offset, size_t n, hid_t mtype, const void* data) {
+  if (n == 0) return;
+  Handle fspace(H5Dget_space(ds), H5Sclose, "get dataspace of " + path);
+  const hsize_t start = offset, count = n;
+  ok(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, nullptr, &count, nullptr), "select slice of " + path);
+  Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose, "create memory space");
+  ok(H5Dwrite(ds, mtype, mspace, fspace, H5P_DEFAULT, data), "write slice of " + path);
+}
+}  // namespace
+
+void Hdf5Writer::Slices::write(size_t offset, const std::vector<double>& data) {
+  write_slice(ds_, path_, offset, data.size(), H5T_NATIVE_DOUBLE, data.data());
+}
+void Hdf5Writer::Slices::write(size_t offset, const std::vector<long long>& data) {
+  write_slice(ds_, path_, offset, data.size(), H5T_NATIVE_LLONG, data.data());
 }
 
 }  // namespace packlife

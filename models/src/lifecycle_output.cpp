@@ -8,34 +8,8 @@
 
 namespace packlife {
 
-void write_lifecycle_hdf5(const LifecycleResult& r, const std::string& path) {
-  Hdf5Writer w(path);
-  char stamp[32];
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  w.attribute("/", "format", std::string("packlife-lifecycle"));
-  w.attribute("/", "format_version", std::string(kLifecycleFormatVersion));
-  w.attribute("/", "program_version", std::string(build::version));
-  w.attribute("/", "git_sha", std::string(build::git_sha));
-  w.attribute("/", "created_utc", std::string(stamp));
-  w.attribute("/", "scenario", scenario_yaml(r.scenario));
-  w.create_group("/pack");
-  w.attribute("/pack", "chemistry", r.design.chemistry);
-  w.attribute("/pack", "parameter_set", r.design.parameter_set);
-  w.attribute("/pack", "series", static_cast<long long>(r.design.series));
-  w.attribute("/pack", "parallel", static_cast<long long>(r.design.parallel));
-  w.attribute("/pack", "cell_capacity_Ah", r.design.cell_capacity_Ah);
-  w.attribute("/pack", "nominal_V", r.design.nominal_V());
-  w.attribute("/pack", "energy_kWh", r.design.energy_kWh());
-  w.attribute("/pack", "rated_capacity_Ah", r.rated_capacity_Ah);
-  w.attribute("/pack", "weakest_block_deviation", r.weakest_block_deviation);
-
-  struct Column {
-    const char* name;
-    const char* unit;
-    double (*get)(const LifecycleSample&);
-  };
-  static const Column cols[] = {
+const std::vector<SampleColumn>& lifecycle_sample_columns() {
+  static const std::vector<SampleColumn> cols = {
       {"time_years", "year", [](const LifecycleSample& s) { return s.time_years; }},
       {"pack_soh", "1", [](const LifecycleSample& s) { return s.pack_soh; }},
       {"median_soh", "1", [](const LifecycleSample& s) { return s.median_soh; }},
@@ -54,8 +28,37 @@ void write_lifecycle_hdf5(const LifecycleResult& r, const std::string& path) {
       {"equivalent_full_cycles", "1", [](const LifecycleSample& s) { return s.equivalent_full_cycles; }},
       {"throughput_MWh", "MW*h", [](const LifecycleSample& s) { return s.throughput_MWh; }},
   };
+  return cols;
+}
+
+void write_file_header(Hdf5Writer& w, const char* format, const char* version, const Scenario& s) {
+  char stamp[32];
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  w.attribute("/", "format", std::string(format));
+  w.attribute("/", "format_version", std::string(version));
+  w.attribute("/", "program_version", std::string(build::version));
+  w.attribute("/", "git_sha", std::string(build::git_sha));
+  w.attribute("/", "created_utc", std::string(stamp));
+  w.attribute("/", "scenario", scenario_yaml(s));
+}
+
+void write_lifecycle_hdf5(const LifecycleResult& r, const std::string& path) {
+  Hdf5Writer w(path);
+  write_file_header(w, "packlife-lifecycle", kLifecycleFormatVersion, r.scenario);
+  w.create_group("/pack");
+  w.attribute("/pack", "chemistry", r.design.chemistry);
+  w.attribute("/pack", "parameter_set", r.design.parameter_set);
+  w.attribute("/pack", "series", static_cast<long long>(r.design.series));
+  w.attribute("/pack", "parallel", static_cast<long long>(r.design.parallel));
+  w.attribute("/pack", "cell_capacity_Ah", r.design.cell_capacity_Ah);
+  w.attribute("/pack", "nominal_V", r.design.nominal_V());
+  w.attribute("/pack", "energy_kWh", r.design.energy_kWh());
+  w.attribute("/pack", "rated_capacity_Ah", r.rated_capacity_Ah);
+  w.attribute("/pack", "weakest_block_deviation", r.weakest_block_deviation);
+
   w.create_group("/trajectory");
-  for (const Column& c : cols) {
+  for (const SampleColumn& c : lifecycle_sample_columns()) {
     std::vector<double> v;
     v.reserve(r.samples.size());
     for (const auto& s : r.samples) v.push_back(c.get(s));

@@ -105,6 +105,19 @@ const std::vector<Entry>& entries() {
     v.push_back(number("simulation.electrolyte_cells", "1", 2, 100, &S::simulation_electrolyte_cells,
                        "finite volumes per electrolyte region (spme)"));
     v.push_back(text("simulation.model", {"spm", "spme"}, &S::simulation_model, "cell model"));
+    v.push_back(number("fleet.packs", "1", 1, 1e6, &S::fleet_packs, "packlife fleet: number of packs"));
+    v.push_back(text("fleet.city_mix", {}, &S::fleet_city_mix, "share of the fleet's packs in each city, name:weight,..."));
+    v.push_back(text("fleet.mode_mix", {}, &S::fleet_mode_mix, "share of packs in swapping networks and in owned cars"));
+    v.push_back(text("fleet.chemistry_mix", {}, &S::fleet_chemistry_mix, "share of packs of each chemistry"));
+    v.push_back(text("fleet.energy_mix_kWh", {}, &S::fleet_energy_mix_kWh, "share of packs of each size, kWh:weight,..."));
+    v.push_back(number("fleet.swap_km_per_day_cv", "1", 0, 2, &S::fleet_swap_km_per_day_cv,
+                       "pack-to-pack coefficient of variation of a swap pack's mean daily distance (network average)"));
+    v.push_back(number("fleet.owned_km_per_day_cv", "1", 0, 2, &S::fleet_owned_km_per_day_cv,
+                       "pack-to-pack coefficient of variation of an owned car's mean daily distance"));
+    v.push_back(number("fleet.fast_charge_share_max", "1", 0, 1, &S::fleet_fast_charge_share_max,
+                       "owned packs draw usage.fast_charge_share uniformly between 0 and this"));
+    v.push_back(number("fleet.cell_spread_variation", "1", 0, 2, &S::fleet_cell_spread_variation,
+                       "pack-to-pack coefficient of variation of pack.cell_spread_cv (lognormal)"));
     return v;
   }();
   return e;
@@ -211,6 +224,8 @@ void set_scenario_value(Scenario& s, const std::string& key, const std::string& 
                                    format_number(k.max), k.unit == "1" ? "(a fraction)" : k.unit));
     if (key.size() > 6 && key.compare(key.size() - 6, 6, "_cells") == 0 && v != std::floor(v))
       throw InputError(file, line, column, key, fmt::format("expected a whole number of cells, got '{}'", value));
+    if (key == "fleet.packs" && v != std::floor(v))
+      throw InputError(file, line, column, key, fmt::format("expected a whole number of packs, got '{}'", value));
     s.*(e->num) = v;
   } else if (e->integer) {
     const std::string t = value;
@@ -238,8 +253,56 @@ void set_scenario_value(Scenario& s, const std::string& key, const std::string& 
     // A drive-cycle name or path is checked when the cycle is loaded (errors name its file and line).
     if (key == "usage.drive_cycle" && value.empty())
       throw InputError(file, line, column, key, "expected a drive cycle name or a CSV file path");
+    if (key.rfind("fleet.", 0) == 0) {
+      try {
+        parse_mix(key, value);
+      } catch (const InputError& err) {
+        throw InputError(file, line, column, key, err.detail());
+      }
+    }
     s.*(e->text) = value;
   }
+}
+
+Mix parse_mix(const std::string& key, const std::string& text) {
+  Mix mix;
+  double total = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = std::min(text.find(',', pos), text.size());
+    std::string item = text.substr(pos, comma - pos);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    pos = comma + 1;
+    const size_t colon = item.find(':');
+    const std::optional<double> w = colon == std::string::npos ? std::nullopt : parse_number(item.substr(colon + 1));
+    if (colon == std::string::npos || colon == 0 || !w)
+      throw InputError("", 0, 0, key, fmt::format("'{}' is not name:weight (the mix is e.g. \"{}\")", item,
+                                                  key == "fleet.energy_mix_kWh" ? "75:0.5,100:0.5" : "swap:0.8,owned:0.2"));
+    const std::string name = item.substr(0, colon);
+    if (!(*w > 0 && std::isfinite(*w)))
+      throw InputError("", 0, 0, key, fmt::format("weight of '{}' must be a positive number, got {}", name, item.substr(colon + 1)));
+    if (key == "fleet.city_mix") {
+      const auto cities = Climate::cities();
+      if (std::find(cities.begin(), cities.end(), name) == cities.end())
+        throw InputError("", 0, 0, key, fmt::format("unknown city '{}': expected one of {}", name, fmt::join(cities, ", ")));
+    } else if (key == "fleet.mode_mix") {
+      if (name != "swap" && name != "owned") throw InputError("", 0, 0, key, fmt::format("unknown usage mode '{}': expected swap or owned", name));
+    } else if (key == "fleet.chemistry_mix") {
+      if (name != "nmc811" && name != "lfp") throw InputError("", 0, 0, key, fmt::format("unknown chemistry '{}': expected nmc811 or lfp", name));
+    } else if (key == "fleet.energy_mix_kWh") {
+      const std::optional<double> e = parse_number(name);
+      if (!e || !(*e >= 10 && *e <= 300))
+        throw InputError("", 0, 0, key, fmt::format("pack size '{}' must be a number of kWh from 10 to 300", name));
+    }
+    for (const auto& [n, _] : mix)
+      if (n == name) throw InputError("", 0, 0, key, fmt::format("'{}' appears twice", name));
+    mix.emplace_back(name, *w);
+    total += *w;
+    if (comma == text.size()) break;
+  }
+  for (auto& [_, w] : mix) w /= total;
+  return mix;
 }
 
 void apply_scenario_overrides(Scenario& s, const std::vector<std::string>& assignments) {

@@ -2,6 +2,7 @@
 /// @file hdf5_writer.hpp
 /// Minimal RAII HDF5 writer: groups, string/number attributes, and chunked, deflate-compressed
 /// one-dimensional datasets (OpenMC-style self-describing files).
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,28 @@ class Hdf5Writer {
   void dataset(const std::string& path, const std::vector<long long>& data, const std::string& units);
   /// 1-D dataset of variable-length strings.
   void dataset(const std::string& path, const std::vector<std::string>& data);
+  /// 2-D dataset of doubles (row-major `rows` x `cols`), chunked and compressed.
+  void dataset(const std::string& path, const std::vector<double>& data, size_t rows, size_t cols,
+               const std::string& units);
+
+  enum class Type { Float64, Float32, Int64 };
+  /// A fixed-length 1-D dataset filled in slices (kept open so its chunk cache works across writes).
+  class Slices {
+   public:
+    Slices(long long file, const std::string& path, size_t n, Type type, const std::string& units);
+    ~Slices();
+    Slices(const Slices&) = delete;
+    Slices& operator=(const Slices&) = delete;
+    /// Writes `data` at element `offset` (converted to the dataset's type).
+    void write(size_t offset, const std::vector<double>& data);
+    void write(size_t offset, const std::vector<long long>& data);
+
+   private:
+    long long ds_ = -1;
+    std::string path_;
+  };
+  /// Creates a dataset of `n` elements to be written in slices.
+  std::unique_ptr<Slices> slices(const std::string& path, size_t n, Type type, const std::string& units);
   void close();
 
  private:

@@ -80,6 +80,20 @@ using LifecycleProgress = std::function<void(const std::string& stage, double ye
 /// scenario values (named key); a cell model that cannot continue ends the stage early with a warning.
 LifecycleResult run_lifecycle(const Scenario& s, const LifecycleProgress& progress = {});
 
+/// One column of the weekly trajectory (name, unit, value of a sample), in file order; shared by the
+/// lifecycle and fleet HDF5 files.
+struct SampleColumn {
+  const char* name;
+  const char* unit;
+  double (*get)(const LifecycleSample&);
+};
+const std::vector<SampleColumn>& lifecycle_sample_columns();
+
+class Hdf5Writer;
+/// The root attributes every packlife HDF5 file carries: format, format_version, program_version,
+/// git_sha, created_utc and the resolved scenario (YAML).
+void write_file_header(Hdf5Writer& w, const char* format, const char* version, const Scenario& s);
+
 /// Writes the lifecycle HDF5 file (format "packlife-lifecycle", docs/file-formats.md).
 void write_lifecycle_hdf5(const LifecycleResult& r, const std::string& path);
 

@@ -64,7 +64,26 @@ struct Scenario {
   double simulation_particle_cells = 10;
   double simulation_electrolyte_cells = 5;
   std::string simulation_model = "spme";
+
+  // Fleet sampling (`packlife fleet`, docs/models.md "Fleet"): each pack draws its city, usage mode,
+  // chemistry and size from these mixes ("name:weight,..."), and its mean daily distance, DC
+  // fast-charging share and cell spread from distributions around the keys above.
+  double fleet_packs = 200;
+  std::string fleet_city_mix = "shanghai:0.25,beijing:0.15,guangzhou:0.15,chengdu:0.15,wuhan:0.1,harbin:0.1,urumqi:0.1";
+  std::string fleet_mode_mix = "swap:0.85,owned:0.15";
+  std::string fleet_chemistry_mix = "nmc811:0.6,lfp:0.4";
+  std::string fleet_energy_mix_kWh = "75:0.5,100:0.45,150:0.05";
+  double fleet_swap_km_per_day_cv = 0.1;   ///< pack-to-pack spread of a swap pack's mean km/day (network averages)
+  double fleet_owned_km_per_day_cv = 0.4;  ///< pack-to-pack spread of an owned car's mean km/day (one driver)
+  double fleet_fast_charge_share_max = 0.6;  ///< owned packs: DC share drawn uniformly in [0, this]
+  double fleet_cell_spread_variation = 0.3;  ///< lognormal pack-to-pack spread of pack.cell_spread_cv
 };
+
+/// A fleet mix "name:weight,...": names with weights normalised to sum 1.
+using Mix = std::vector<std::pair<std::string, double>>;
+/// Parses the mix of scenario key `key` (fleet.city_mix, ...), checking every name; InputError naming
+/// the key for a malformed entry, an unknown name or a weight that is not positive.
+Mix parse_mix(const std::string& key, const std::string& text);
 
 /// One scenario key: its name, kind, unit, range or choices, and meaning (for messages and docs).
 struct ScenarioKey {
