@@ -33,7 +33,7 @@ const std::vector<Entry>& entries() {
     using S = Scenario;
     std::vector<Entry> v;
     v.push_back(Entry{ScenarioKey{"seed", "integer", "", 0, 1.8446744073709552e19, {},
-                                  "random seed of the pack's day-to-day spread of driving"},
+                                  "random seed: a pack's day-to-day spread of driving; in a fleet, every pack's draws"},
                       nullptr, nullptr, &S::seed});
     v.push_back(text("pack.chemistry", {"nmc811", "lfp"}, &S::pack_chemistry,
                      "nmc811 (okane2022 cell) or lfp (prada2013 cell)"));
@@ -352,7 +352,7 @@ Scenario load_scenario(const std::string& path) {
 
 std::string scenario_yaml(const Scenario& s) {
   std::string out =
-      "# packlife lifecycle scenario: every key with its default (docs/models.md, \"Lifecycle\").\n"
+      "# packlife scenario (lifecycle and fleet): every key with its default (docs/models.md, \"Lifecycle\", \"Fleet\").\n"
       "# Override any key on the command line with --set key=value, e.g. --set climate.city=harbin.\n";
   std::string section;
   for (const Entry& e : entries()) {
