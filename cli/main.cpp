@@ -719,7 +719,7 @@ int main(int argc, char** argv) {
   fleet->add_option("--out", fl.out, "fleet HDF5 file (layout in docs/file-formats.md)")->required();
   fleet->add_flag("--resume", fl.resume, "finish the run recorded in --out (after a crash or kill)");
   fleet->add_flag("--force", fl.force, "overwrite an existing --out");
-  fleet->add_option("--checkpoint-s", fl.checkpoint_s, "rebuild the HDF5 file from the journal at most this often [s]")
+  fleet->add_option("--checkpoint-s", fl.checkpoint_s, "rebuild the HDF5 file from the journal at most this often [s] (and at most every 20 rebuild times)")
       ->capture_default_str()->check(CLI::Range(0.0, 1e6));
   fleet->add_flag("--json", fl.json, "print one JSON object (packs, failed, wall_s, target)");
   fleet->add_flag("--quiet", fl.quiet, "print nothing but errors");

@@ -201,7 +201,12 @@ FleetPackSummary summary_from_json(const json& j) {
     s.efc_first = j.at("efc_first").get<double>();
     s.efc_second = j.at("efc_second").get<double>();
     s.fade_by_year = j.at("fade_by_year").get<std::vector<double>>();
-    for (const auto& [el, v] : j.at("materials").items()) s.materials[el] = {v.at(0).get<double>(), v.at(1).get<double>()};
+    const json& m = j.at("materials");
+    for (size_t e = 0; e < fleet_elements().size(); ++e) {
+      const auto it = m.find(fleet_elements()[e]);
+      s.materials[e] = it == m.end() ? std::pair<double, double>{0.0, 0.0}
+                                     : std::pair<double, double>{it->at(0).get<double>(), it->at(1).get<double>()};
+    }
     s.warnings = j.at("warnings").get<int>();
   }
   return s;
@@ -239,7 +244,9 @@ json run_pack(const Scenario& fleet, long long id) {
     for (const SampleColumn& c : lifecycle_sample_columns()) {
       std::vector<double> v;
       v.reserve(r.samples.size());
-      for (const auto& s : r.samples) v.push_back(c.get(s));
+      // Rounded to float: the file stores trajectories as float32, and CBOR then keeps 4-byte floats,
+      // halving the journal.
+      for (const auto& s : r.samples) v.push_back(static_cast<double>(static_cast<float>(c.get(s))));
       traj[c.name] = v;
     }
     std::vector<long long> stage;
@@ -254,8 +261,6 @@ json run_pack(const Scenario& fleet, long long id) {
 }
 
 // ---------------------------------------------------------------------------------- HDF5 build
-const char* const kElements[] = {"Li", "Ni", "Co", "Mn", "Fe", "P", "Cu", "Al", "graphite"};
-
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
   std::sort(v.begin(), v.end());
@@ -343,10 +348,10 @@ void build_hdf5(const std::string& journal, const std::string& path, const Scena
   col("efc_first", "1", [&](const FleetPackSummary& r) { return okv(r, r.efc_first); });
   col("efc_second", "1", [&](const FleetPackSummary& r) { return okv(r, r.efc_second); });
   col("warnings", "1", [](const FleetPackSummary& r) { return static_cast<double>(r.warnings); });
-  for (const char* el : kElements) {
-    auto get = [el, nan](const FleetPackSummary& r, bool recovered) {
-      const auto it = r.materials.find(el);
-      return it == r.materials.end() ? (r.ok ? 0.0 : nan) : (recovered ? it->second.second : it->second.first);
+  for (size_t e = 0; e < fleet_elements().size(); ++e) {
+    const char* el = fleet_elements()[e];
+    auto get = [e, nan](const FleetPackSummary& r, bool recovered) {
+      return !r.ok ? nan : recovered ? r.materials[e].second : r.materials[e].first;
     };
     col(fmt::format("contained_{}_kg", el).c_str(), "kg", [&](const FleetPackSummary& r) { return get(r, false); });
     col(fmt::format("recovered_{}_kg", el).c_str(), "kg", [&](const FleetPackSummary& r) { return get(r, true); });
@@ -424,6 +429,11 @@ void checkpoint(const std::string& journal, const std::string& out, const Scenar
 }
 
 }  // namespace
+
+const std::array<const char*, 9>& fleet_elements() {
+  static const std::array<const char*, 9> e = {"Li", "Ni", "Co", "Mn", "Fe", "P", "Cu", "Al", "graphite"};
+  return e;
+}
 
 FleetPackInputs sample_fleet_pack(const Scenario& fleet, long long id) {
   std::mt19937_64 rng(splitmix64(fleet.seed ^ splitmix64(static_cast<std::uint64_t>(id) + 1)));
@@ -511,7 +521,7 @@ FleetRunInfo run_fleet(const Scenario& s_in, const FleetOptions& opt) {
     if (j.contains("ok") && !j.at("ok").get<bool>()) ++n_failed;
   });
   if (opt.progress) opt.progress(n_done, n_failed, total, 0.0);
-  double last_checkpoint = elapsed();
+  double last_checkpoint = elapsed(), rebuild_s = 0;
   const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
   std::string write_error;
   const char* kill_after = std::getenv("PACKLIFE_TEST_KILL_AFTER");  // tests: SIGKILL after N journaled packs
@@ -531,9 +541,12 @@ FleetRunInfo run_fleet(const Scenario& s_in, const FleetOptions& opt) {
           ++info.simulated;
           if (kill_n >= 0 && journaled >= kill_n) ::kill(::getpid(), SIGKILL);
           if (opt.progress) opt.progress(n_done, n_failed, total, elapsed());
-          if (elapsed() - last_checkpoint >= opt.checkpoint_s) {
-            checkpoint(jpath, opt.out, s, total, false, elapsed());
+          // Rebuilding reads the whole journal, so it is spaced to cost at most ~5 % of the run.
+          if (elapsed() - last_checkpoint >= std::max(opt.checkpoint_s, 20.0 * rebuild_s)) {
+            const double t_start = elapsed();
+            checkpoint(jpath, opt.out, s, total, false, t_start);
             last_checkpoint = elapsed();
+            rebuild_s = last_checkpoint - t_start;
           }
         } catch (const std::exception& e) {
           write_error = e.what();

@@ -7,7 +7,7 @@
 /// Layout in docs/file-formats.md ("Fleet HDF5"); method in docs/models.md ("Fleet").
 #include <cstdint>
 #include <functional>
-#include <map>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -26,6 +26,9 @@ struct FleetPackInputs {
   double energy_kWh = 0, km_per_day = 0, fast_charge_share = 0, cell_spread_cv = 0;
 };
 
+/// The elements of the recycling inventory, in the summary table's order.
+const std::array<const char*, 9>& fleet_elements();
+
 /// Draws pack `id`'s inputs; depends only on the scenario and the id (never on other packs or threads).
 FleetPackInputs sample_fleet_pack(const Scenario& fleet, long long id);
 /// The lifecycle scenario of that pack: the fleet scenario with the drawn inputs.
@@ -42,7 +45,8 @@ struct FleetPackSummary {
   double soh_first_life_end = 0, soh_second_life_end = 0;
   double throughput_first_MWh = 0, throughput_second_MWh = 0, efc_first = 0, efc_second = 0;
   std::vector<double> fade_by_year;  ///< fade at the end of each whole first-life year
-  std::map<std::string, std::pair<double, double>> materials;  ///< element -> (contained, recovered) kg
+  /// Contained and recovered kg of each element of fleet_elements() (NaN for a failed pack).
+  std::array<std::pair<double, double>, 9> materials{};
   int warnings = 0;
 };
 
@@ -52,7 +56,7 @@ struct FleetOptions {
   int threads = 0;         ///< 0: all cores
   bool resume = false;     ///< finish the run recorded in `out` and its journal
   bool force = false;      ///< overwrite an existing `out`
-  double checkpoint_s = 30;  ///< rebuild the HDF5 file from the journal at most this often
+  double checkpoint_s = 30;  ///< rebuild the HDF5 file from the journal at most this often (and 20 rebuild times)
   /// Progress: packs done, failed, total, seconds since start.
   std::function<void(long long done, long long failed, long long total, double wall_s)> progress;
 };
