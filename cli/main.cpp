@@ -630,6 +630,10 @@ int run_target_cmd(const TargetArgs& a) {
   } else {
     if (!a.set.empty()) throw InputError("--set applies to a scenario file, not to a fleet file");
     t = evaluate_target(read_fleet_summary(a.input), a.years, a.max_fade, a.require);
+    const Scenario s = fleet_file_scenario(a.input);
+    if (t.packs < static_cast<long long>(s.fleet_packs))
+      fmt::print(stderr, "note: the fleet run is not complete ({} of {} packs; finish it with packlife fleet --resume "
+                         "--out {})\n", t.packs, s.fleet_packs, a.input);
   }
   if (t.packs == 0) throw InputError(a.input, 0, 0, "", "the fleet file holds no completed packs");
   if (a.json)

@@ -9,11 +9,13 @@
 #include "packlife/models/fleet.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cmath>
@@ -216,9 +218,9 @@ FleetPackSummary summary_from_json(const json& j) {
 json run_pack(const Scenario& fleet, long long id) {
   const FleetPackInputs in = sample_fleet_pack(fleet, id);
   json j = inputs_json(in);
-  const Climate climate = Climate::city(in.city);
-  j["climate_mean_C"] = climate.annual_mean_C();
+  j["climate_mean_C"] = std::numeric_limits<double>::quiet_NaN();
   try {
+    j["climate_mean_C"] = Climate::city(in.city).annual_mean_C();
     // Fault injection for the failure-isolation test: PACKLIFE_TEST_FAIL_PACK=id fails that pack.
     if (const char* f = std::getenv("PACKLIFE_TEST_FAIL_PACK"); f && std::atoll(f) == id)
       throw Error("injected failure (PACKLIFE_TEST_FAIL_PACK={})", id);
@@ -423,9 +425,14 @@ void build_hdf5(const std::string& journal, const std::string& path, const Scena
 
 void checkpoint(const std::string& journal, const std::string& out, const Scenario& s, long long total, bool complete,
                 double wall_s) {
-  AtomicFile f(out);
-  build_hdf5(journal, f.temp_path(), s, total, complete, wall_s);
-  f.commit();
+  {
+    AtomicFile f(out);
+    build_hdf5(journal, f.temp_path(), s, total, complete, wall_s);
+    f.commit();
+  }
+  // The rebuild's transient buffers (records, columns) are freed; hand the pages back so that the
+  // resident size stays that of the simulations, not of the largest rebuild so far.
+  malloc_trim(0);
 }
 
 }  // namespace
@@ -479,8 +486,8 @@ FleetRunInfo run_fleet(const Scenario& s_in, const FleetOptions& opt) {
   if (opt.resume) {
     if (!fs::exists(opt.out)) throw InputError(opt.out, 0, 0, "", "--resume: no fleet file to resume");
     s = fleet_file_scenario(opt.out);
-    Hdf5Reader r(opt.out);
-    if (r.string_attribute("/", "status").value_or("") == "complete" && !fs::exists(jpath)) {
+    const std::string status = Hdf5Reader(opt.out).string_attribute("/", "status").value_or("");
+    if (status == "complete" && !fs::exists(jpath)) {
       info.packs = static_cast<long long>(s.fleet_packs);
       for (const auto& p : read_fleet_summary(opt.out)) info.failed += p.ok ? 0 : 1;
       return info;  // nothing left to do
@@ -524,11 +531,13 @@ FleetRunInfo run_fleet(const Scenario& s_in, const FleetOptions& opt) {
   double last_checkpoint = elapsed(), rebuild_s = 0;
   const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
   std::string write_error;
+  std::atomic<bool> stop{false};  // the writer failed: the remaining packs are not simulated
   const char* kill_after = std::getenv("PACKLIFE_TEST_KILL_AFTER");  // tests: SIGKILL after N journaled packs
   const long long kill_n = kill_after ? std::atoll(kill_after) : -1;
   long long journaled = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (long long k = 0; k < static_cast<long long>(todo.size()); ++k) {
+    if (stop.load()) continue;
     const json rec = run_pack(s, todo[static_cast<size_t>(k)]);  // one model and solver per task
 #pragma omp critical(packlife_fleet_writer)
     {
@@ -550,6 +559,7 @@ FleetRunInfo run_fleet(const Scenario& s_in, const FleetOptions& opt) {
           }
         } catch (const std::exception& e) {
           write_error = e.what();
+          stop = true;
         }
       }
     }
