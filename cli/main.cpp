@@ -505,7 +505,7 @@ nlohmann::json target_json(const packlife::TargetResult& t) {
           {"passing", t.passing}, {"pass_fraction", t.pass_fraction}, {"failed_simulations", t.failed_simulations},
           {"retired_early", t.retired_early}, {"fade_p50", num(t.fade_p50)}, {"fade_p90", num(t.fade_p90)},
           {"fade_p99", num(t.fade_p99)}, {"fade_worst", num(t.fade_worst)}, {"verdict", t.pass ? "pass" : "fail"},
-          {"groups", groups}, {"drivers", drivers}};
+          {"groups", groups}, {"drivers", drivers}, {"drivers_basis", t.drivers_basis}};
 }
 
 void print_target(const packlife::TargetResult& t) {
@@ -525,9 +525,9 @@ void print_target(const packlife::TargetResult& t) {
     if (&g == &t.groups.back() || (&g + 1)->by != by) fmt::print("\n");
   }
   if (!t.drivers.empty()) {
-    fmt::print("  what separates failing from passing packs (standardised mean difference):\n");
+    fmt::print("  what separates them, {} (standardised mean difference):\n", t.drivers_basis);
     for (size_t i = 0; i < std::min<size_t>(5, t.drivers.size()); ++i)
-      fmt::print("    {:28} {:+.2f}  (failing {:.3g}, passing {:.3g})\n", t.drivers[i].input, t.drivers[i].effect,
+      fmt::print("    {:28} {:+.2f}  (worse {:.3g}, others {:.3g})\n", t.drivers[i].input, t.drivers[i].effect,
                  t.drivers[i].failing_mean, t.drivers[i].passing_mean);
   }
 }
@@ -723,7 +723,7 @@ int main(int argc, char** argv) {
   fleet->add_option("--out", fl.out, "fleet HDF5 file (layout in docs/file-formats.md)")->required();
   fleet->add_flag("--resume", fl.resume, "finish the run recorded in --out (after a crash or kill)");
   fleet->add_flag("--force", fl.force, "overwrite an existing --out");
-  fleet->add_option("--checkpoint-s", fl.checkpoint_s, "rebuild the HDF5 file from the journal at most this often [s] (and at most every 20 rebuild times)")
+  fleet->add_option("--checkpoint-s", fl.checkpoint_s, "rebuild the HDF5 file from the journal at most this often [s] (spaced to at least 20 times the last rebuild's duration)")
       ->capture_default_str()->check(CLI::Range(0.0, 1e6));
   fleet->add_flag("--json", fl.json, "print one JSON object (packs, failed, wall_s, target)");
   fleet->add_flag("--quiet", fl.quiet, "print nothing but errors");
@@ -793,7 +793,7 @@ int main(int argc, char** argv) {
 
   int repeats = 21;
   bool bench_json = false;
-  auto* bench = app.add_subcommand("bench", "time reference solves (median over repeats, one thread)");
+  auto* bench = app.add_subcommand("bench", "time reference solves (median over repeats, one thread; fleet_1000_packs_s once, on all cores)");
   bench->add_option("--repeats", repeats, "number of timed solves per case")->capture_default_str()->check(CLI::Range(1, 100000));
   bench->add_flag("--json", bench_json, "print one JSON object")->capture_default_str();
   std::vector<std::string> bench_cases;

@@ -240,6 +240,8 @@ TEST_CASE("target: the verdict agrees with the per-pack data, also as recomputed
   const auto jp = nlohmann::json::parse(pass.out);
   CHECK(jp["verdict"] == "pass");
   CHECK(jp["pass_fraction"] == 1.0);
+  // Everyone passes: the drivers compare the worst tenth with the rest.
+  CHECK_THAT(jp["drivers_basis"].get<std::string>(), Catch::Contains("worst 10 %"));
   const auto fail = test::run_cli("target " + out + " --years 2 --max-fade 0.03 --json", false);
   const auto jf = nlohmann::json::parse(fail.out);
   // Recompute from the summary table: share of packs lasting 2 years with fade below 3 %.
@@ -255,6 +257,7 @@ TEST_CASE("target: the verdict agrees with the per-pack data, also as recomputed
   CHECK(jf["pass_fraction"].get<double>() == Approx(passing / 8.0));
   CHECK(fail.code == (passing / 8.0 >= 0.95 ? 0 : 1));
   CHECK(jf["verdict"] == (passing / 8.0 >= 0.95 ? "pass" : "fail"));
+  if (passing > 0 && passing < 8) CHECK(jf["drivers_basis"] == "failing vs passing packs");
   std::sort(f2.begin(), f2.end());
   CHECK(jf["fade_worst"].get<double>() == Approx(f2.back()));
   CHECK(jf["fade_p50"].get<double>() == Approx(0.5 * (f2[3] + f2[4])));

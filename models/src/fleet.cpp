@@ -702,8 +702,28 @@ TargetResult evaluate_target(const std::vector<FleetPackSummary>& packs, int yea
   group("chemistry", [](const FleetPackSummary& p) { return p.in.chemistry; });
   group("energy_kWh", [](const FleetPackSummary& p) { return fmt::format("{:g}", p.in.energy_kWh); });
 
-  // Drivers: standardised mean difference (failing - passing) / pooled sd of each numeric input,
-  // plus indicator inputs for each category (share of failing packs that have it vs passing).
+  // Drivers: standardised mean difference (worse - better) / pooled sd of each numeric input, plus
+  // indicator inputs for each category. "Worse" are the failing packs; when every simulated pack
+  // passes (or none does), the worst tenth by fade at the target year, so the worst packs' drivers show.
+  std::vector<double> fade_of(packs.size(), std::numeric_limits<double>::quiet_NaN());
+  long long ok_fail = 0, ok_pass = 0;
+  {
+    size_t fi = 0;
+    for (size_t i = 0; i < packs.size(); ++i)
+      if (packs[i].ok) {
+        fade_of[i] = fade_at[fi++];
+        (pass[i] ? ok_pass : ok_fail)++;
+      }
+  }
+  std::vector<char> worse(packs.size(), 0);
+  if (ok_fail > 0 && ok_pass > 0) {
+    t.drivers_basis = "failing vs passing packs";
+    for (size_t i = 0; i < packs.size(); ++i) worse[i] = packs[i].ok && !pass[i];
+  } else {
+    const double p90 = quantile(fade_at, 0.9);
+    t.drivers_basis = fmt::format("worst 10 % of packs by fade at year {} (>= {:.4g}) vs the rest", years, p90);
+    for (size_t i = 0; i < packs.size(); ++i) worse[i] = packs[i].ok && fade_of[i] >= p90;
+  }
   struct Input {
     std::string name;
     std::function<double(const FleetPackSummary&)> get;
@@ -729,7 +749,7 @@ TargetResult evaluate_target(const std::vector<FleetPackSummary>& packs, int yea
     for (size_t i = 0; i < packs.size(); ++i) {
       if (!packs[i].ok) continue;
       const double x = in.get(packs[i]);
-      if (pass[i]) { sp += x; qp += x * x; ++np; }
+      if (!worse[i]) { sp += x; qp += x * x; ++np; }
       else { sf += x; qf += x * x; ++nf; }
     }
     if (nf == 0 || np == 0) continue;

@@ -86,7 +86,8 @@ struct TargetGroup {
 };
 struct TargetDriver {
   std::string input;
-  double failing_mean = 0, passing_mean = 0, effect = 0;  ///< effect: standardised mean difference
+  /// Means over the worse and the better packs (drivers_basis); effect: standardised mean difference.
+  double failing_mean = 0, passing_mean = 0, effect = 0;
 };
 struct TargetResult {
   int years = 12;
@@ -97,6 +98,7 @@ struct TargetResult {
   bool pass = false;
   std::vector<TargetGroup> groups;
   std::vector<TargetDriver> drivers;  ///< by |effect|, largest first
+  std::string drivers_basis;          ///< which packs the drivers compare
 };
 /// Evaluates the target on a summary table (packs whose simulation failed count as not passing).
 TargetResult evaluate_target(const std::vector<FleetPackSummary>& packs, int years, double max_fade, double require);
