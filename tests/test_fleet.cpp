@@ -214,6 +214,17 @@ TEST_CASE("fleet: killed with SIGKILL, the file stays readable and --resume equa
     CHECK(r.string_attribute("/", "status").value() == "running");
     CHECK(read_fleet_summary(cut).size() <= 2);
   }
+  // Judging the unfinished file works and says it is unfinished.
+  if (!read_fleet_summary(cut).empty()) {
+    const auto partial = test::run_cli("target " + cut + " --years 1 --max-fade 0.5");
+    CHECK(partial.code == 0);
+    CHECK_THAT(partial.out, Catch::Contains("not complete") && Catch::Contains("--resume"));
+  }
+  // Without its journal the run cannot be resumed (a copy of the file alone).
+  fs::copy_file(cut, dir + "/alone.h5");
+  const auto alone = test::run_cli("fleet --resume --out " + dir + "/alone.h5");
+  CHECK(alone.code == 2);
+  CHECK_THAT(alone.out, Catch::Contains("journal is missing"));
   // A torn record at the journal's end (killed mid-write) is dropped on resume.
   { std::ofstream(cut + ".journal", std::ios::app | std::ios::binary) << "PLFJ\x10garbage"; }
   const auto res = test::run_cli("fleet --resume --out " + cut + " --json", false);
@@ -333,4 +344,7 @@ TEST_CASE("fleet and target: bad input ends with exit code 2 and leaves outputs 
   CHECK_THAT(r.out, Catch::Contains("newer"));
   CHECK(test::run_cli("target " + dir + "/missing.h5").code == 2);
   CHECK(test::run_cli("target " + out + " --years 0").code == 2);
+  r = test::run_cli("target " + dir + "/newer.h5 --set fleet.packs=3");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("--set applies to a scenario file"));
 }
