@@ -278,6 +278,14 @@ TEST_CASE("target: the verdict agrees with the per-pack data, also as recomputed
   for (const auto& g : jf["groups"])
     if (g["by"] == "city") grouped += g["packs"].get<int>();
   CHECK(grouped == 8);
+  // A scenario file: its fleet is run first (in a scratch folder), then judged; --set applies to it.
+  const std::string yaml = test::write_file(dir, "small.yaml",
+                                            "fleet:\n  packs: 2\nretire:\n  max_first_life_years: 1\n"
+                                            "  max_second_life_years: 0\n");
+  const auto sc = test::run_cli("target " + yaml + " --years 1 --max-fade 0.5 --set fleet.packs=3 --json", false);
+  CHECK(sc.code == 0);
+  CHECK(nlohmann::json::parse(sc.out)["packs"] == 3);
+  CHECK(test::run_cli("target " + yaml + " --years 2 --json", false).code == 1);  // 1-year lives: all retired early
   // The h5py/pandas example of docs/file-formats.md, run as written, finds the same pass fraction.
   std::ifstream doc(std::string(PACKLIFE_TEST_DIR) + "/../docs/file-formats.md");
   const std::string text((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
