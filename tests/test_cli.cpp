@@ -182,7 +182,7 @@ TEST_CASE("cli: bench --json reports the benchmark keys", "[cli]") {
   CHECK(j["lifetime_12y_accelerated_ms"].get<double>() > 0);
 }
 
-TEST_CASE("cli: checkpoint and restart continue a run; a foreign checkpoint is refused", "[cli][checkpoint]") {
+TEST_CASE("cli: checkpoint and restart continue a run, and a foreign checkpoint is refused", "[cli][checkpoint]") {
   for (const char* f : {"cli_ck.json", "cli_ck_sum.csv", "cli_ck_whole.csv"}) fs::remove(f);
   const std::string base = "simulate --model spm --params okane2022 --ageing sei --experiment "
                            "'Discharge at 1C for 10 minutes; Charge at 1C for 10 minutes' --no-time-series --quiet";

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -207,4 +210,25 @@ TEST_CASE("YAML sources report file, line and key", "[core][errors]") {
   REQUIRE_THROWS_WITH(YamlSource::load_string("a: [1\n", "bad.yaml"), Catch::Contains("bad.yaml:") && Catch::Contains("malformed"));
   REQUIRE_THROWS_WITH(YamlSource::load_string("- 1\n- 2\n", "list.yaml"), Catch::Contains("mapping"));
   REQUIRE_THROWS_WITH(YamlSource::load_file("/no/such/cfg.yaml"), Catch::Contains("cannot open"));
+}
+
+TEST_CASE("test names hold no semicolon (CTest would split the name and run nothing)", "[core]") {
+  namespace fs = std::filesystem;
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(PACKLIFE_TEST_DIR)) {
+    if (e.path().extension() != ".cpp") continue;
+    ++files;
+    std::ifstream in(e.path());
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      const auto p = line.find("TEST_CASE(\"");
+      if (p == std::string::npos) continue;
+      const auto q = line.find('"', p + 11);
+      INFO(e.path().filename().string() << ":" << n);
+      CHECK(line.substr(p + 11, q - p - 11).find(';') == std::string::npos);
+    }
+  }
+  CHECK(files > 10);
 }

@@ -63,7 +63,7 @@ int run_status(const std::string& cmd) {
 
 }  // namespace
 
-TEST_CASE("fleet: each pack draws its inputs from its own stream; the mixes hold", "[fleet]") {
+TEST_CASE("fleet: each pack draws its inputs from its own stream and the mixes hold", "[fleet]") {
   Scenario s;
   // Same scenario and id: same inputs; the id alone decides (no dependence on fleet size).
   const FleetPackInputs a = sample_fleet_pack(s, 17), b = sample_fleet_pack(s, 17);
@@ -133,7 +133,7 @@ TEST_CASE("fleet: malformed mixes name the key", "[fleet]") {
   CHECK(m[1].second == Approx(0.25));
 }
 
-TEST_CASE("fleet: 1 and 2 threads give identical packs; a pack is the same in a fleet of 3 or 6", "[fleet]") {
+TEST_CASE("fleet: 1 and 2 threads give identical packs, and a pack is the same in a fleet of 3 or 6", "[fleet]") {
   const std::string dir = test::temp_dir("fleet_det");
   FleetOptions o1, o2, o3;
   o1.out = dir + "/t1.h5";
@@ -172,7 +172,7 @@ TEST_CASE("fleet: 1 and 2 threads give identical packs; a pack is the same in a 
   }
 }
 
-TEST_CASE("fleet: a failing pack is recorded with its error and inputs; the fleet finishes", "[fleet]") {
+TEST_CASE("fleet: a failing pack is recorded with its error and inputs, and the fleet finishes", "[fleet]") {
   const std::string dir = test::temp_dir("fleet_fail");
   setenv("PACKLIFE_TEST_FAIL_PACK", "1", 1);
   FleetOptions o;

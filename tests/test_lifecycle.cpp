@@ -118,7 +118,7 @@ TEST_CASE("lifecycle trend: in a hot city with 30 % DC fast charging at 2C, swap
   CHECK(owned > swap);
 }
 
-TEST_CASE("lifecycle: second life continues the first life's ledger; recycling adds up", "[lifecycle]") {
+TEST_CASE("lifecycle: second life continues the first life's ledger, and recycling adds up", "[lifecycle]") {
   const LifecycleResult r = life({"retire.first_life_soh=0.975", "second_life.application=peak_shaving"}, 6, 1);
   // First life ended on the SOH criterion, at a monthly check-up.
   REQUIRE_THAT(r.first.end_reason, Catch::Contains("retire.first_life_soh"));
