@@ -537,8 +537,10 @@ std::function<void(long long, long long, long long, double)> fleet_progress(bool
   if (quiet) return {};
   const bool tty = isatty(fileno(stderr));
   auto last_tenth = std::make_shared<long long>(-1);
-  return [tty, last_tenth](long long done, long long failed, long long total, double wall) {
-    const double rate = wall > 0 ? done / wall : 0.0;
+  auto first_done = std::make_shared<long long>(-1);  // packs already done when the run (or resume) began
+  return [tty, last_tenth, first_done](long long done, long long failed, long long total, double wall) {
+    if (*first_done < 0) *first_done = done;
+    const double rate = wall > 0 ? (done - *first_done) / wall : 0.0;
     const double eta = rate > 0 ? (total - done) / rate : 0.0;
     const std::string eta_s = fmt::format("{:.0f}m{:02.0f}s", std::floor(eta / 60), std::fmod(eta, 60.0));
     if (tty) {
