@@ -164,6 +164,17 @@ TEST_CASE("lifecycle: second life continues the first life's ledger, and recycli
   CHECK(mass("Ni") / 75.0 == Approx(0.8).margin(0.2));
 }
 
+TEST_CASE("lifecycle: a pack past the plated-lithium limit at the hand-off goes to recycling", "[lifecycle]") {
+  const LifecycleResult r = life({"retire.plated_lithium=1e-5"}, 1, 2);
+  CHECK(r.second.years == 0.0);
+  CHECK_THAT(r.second.end_reason, Catch::Contains("at the hand-off") && Catch::Contains("retire.plated_lithium"));
+  CHECK(r.first.years > 0.9);
+  for (const auto& e : r.events) CHECK(e.event != "second life start");
+  // With the default limit the same pack does enter second life.
+  const LifecycleResult ok = life({}, 1, 0.5);
+  CHECK(ok.second.years > 0.4);
+}
+
 TEST_CASE("materials: LFP pack holds iron and phosphate, pyrometallurgy loses lithium", "[lifecycle]") {
   const PackDesign d = design_pack("lfp", 75);
   const ParameterSet cell = scaled_cell(load_parameter_set(d.parameter_set), d.area_scale);

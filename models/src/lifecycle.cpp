@@ -208,7 +208,18 @@ class Lifecycle {
     res_.first = totals(0, t1, first_reason_);
     res_.events.push_back({t1 / kYear, "first life end", first_reason_, pack_soh(t1)});
     double t2 = t1;
-    if (s_.retire_max_second_life_years > 0 && !dead_) {
+    // Screening at the hand-off: a pack that already holds more plated lithium (reversible and dead)
+    // than the second-life safety limit, or less capacity than the second-life end, goes to recycling.
+    std::string screened;
+    if (!dead_ && plated_fraction(t1) > s_.retire_plated_lithium)
+      screened = fmt::format("no second life: plated lithium {:.3g} % of the cyclable lithium at the hand-off is past "
+                             "retire.plated_lithium = {:g}", 100 * plated_fraction(t1), s_.retire_plated_lithium);
+    else if (!dead_ && pack_soh(t1) < s_.retire_second_life_soh)
+      screened = fmt::format("no second life: pack capacity {:.3f} of rated at the hand-off is below "
+                             "retire.second_life_soh = {:g}", pack_soh(t1), s_.retire_second_life_soh);
+    if (!screened.empty()) {
+      res_.second = totals(t1, t1, screened);
+    } else if (s_.retire_max_second_life_years > 0 && !dead_) {
       res_.events.push_back({t1 / kYear, "second life start", s_.second_life_application, pack_soh(t1)});
       t2 = stage(2);
       res_.second = totals(t1, t2, second_reason_);
