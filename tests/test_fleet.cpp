@@ -225,6 +225,15 @@ TEST_CASE("fleet: killed with SIGKILL, the file stays readable and --resume equa
   const auto alone = test::run_cli("fleet --resume --out " + dir + "/alone.h5");
   CHECK(alone.code == 2);
   CHECK_THAT(alone.out, Catch::Contains("journal is missing"));
+  // A journal of another run (another seed) beside this file is refused, not mixed in.
+  const std::string other = dir + "/other.h5";
+  CHECK(run_status("PACKLIFE_TEST_KILL_AFTER=1 " + cli + " fleet --packs 5 --threads 1 --seed 9 " + kQuickSet +
+                   " --out " + other + " --quiet") == 128 + SIGKILL);
+  fs::copy_file(cut, dir + "/mixed.h5");
+  fs::copy_file(other + ".journal", dir + "/mixed.h5.journal");
+  const auto mixed = test::run_cli("fleet --resume --out " + dir + "/mixed.h5");
+  CHECK(mixed.code == 2);
+  CHECK_THAT(mixed.out, Catch::Contains("different scenario"));
   // A torn record at the journal's end (killed mid-write) is dropped on resume.
   { std::ofstream(cut + ".journal", std::ios::app | std::ios::binary) << "PLFJ\x10garbage"; }
   const auto res = test::run_cli("fleet --resume --out " + cut + " --json", false);

@@ -1,5 +1,6 @@
 // Pack design and order statistics (issue 5 building blocks).
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "packlife/core/error.hpp"
 #include "packlife/models/esoh.hpp"
@@ -58,4 +59,14 @@ TEST_CASE("order statistics: inverse normal CDF and the weakest of n", "[pack]")
     CHECK(z > prev);
     prev = z;
   }
+}
+
+TEST_CASE("quantile: linear between order statistics, the median at 0.5", "[pack]") {
+  CHECK(quantile({3, 1, 2}, 0.5) == 2.0);
+  CHECK(quantile({4, 1, 3, 2}, 0.5) == 2.5);
+  CHECK(quantile({1, 2, 3, 4, 5}, 0.9) == Approx(4.6));
+  CHECK(quantile({7}, 0.99) == 7.0);
+  CHECK(quantile({1, 9}, 0.0) == 1.0);
+  CHECK(quantile({1, 9}, 1.0) == 9.0);
+  CHECK(std::isnan(quantile({}, 0.5)));
 }

@@ -263,15 +263,6 @@ json run_pack(const Scenario& fleet, long long id) {
 }
 
 // ---------------------------------------------------------------------------------- HDF5 build
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(v.begin(), v.end());
-  const double pos = q * (v.size() - 1);
-  const size_t i = static_cast<size_t>(std::floor(pos));
-  const double f = pos - i;
-  return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
-}
-
 /// Writes the fleet file from the journal's records into `path` (streaming: one pack's trajectory in
 /// memory at a time).
 void build_hdf5(const std::string& journal, const std::string& path, const Scenario& s, long long total,
@@ -481,6 +472,7 @@ FleetRunInfo run_fleet(const Scenario& s_in, const FleetOptions& opt) {
   const std::string jpath = journal_path(opt.out);
   Scenario s = s_in;
   std::vector<char> done;
+  long long n_failed = 0;  // failed packs among those already in the journal (resume)
   FleetRunInfo info;
   std::unique_ptr<Journal> journal;
   if (opt.resume) {
@@ -503,7 +495,9 @@ FleetRunInfo run_fleet(const Scenario& s_in, const FleetOptions& opt) {
         return;
       }
       const long long id = j.at("id").get<long long>();
-      if (id >= 0 && id < static_cast<long long>(done.size())) done[static_cast<size_t>(id)] = 1;
+      if (id < 0 || id >= static_cast<long long>(done.size()) || done[static_cast<size_t>(id)]) return;
+      done[static_cast<size_t>(id)] = 1;
+      if (!j.at("ok").get<bool>()) ++n_failed;
     });
     // Drop a torn last record (the run was killed while writing it).
     if (fs::file_size(jpath) != good) fs::resize_file(jpath, good);
@@ -523,10 +517,7 @@ FleetRunInfo run_fleet(const Scenario& s_in, const FleetOptions& opt) {
   std::vector<long long> todo;
   for (long long i = 0; i < total; ++i)
     if (!done[static_cast<size_t>(i)]) todo.push_back(i);
-  long long n_done = total - static_cast<long long>(todo.size()), n_failed = 0;
-  Journal::scan(jpath, [&](std::uint64_t, const json& j) {
-    if (j.contains("ok") && !j.at("ok").get<bool>()) ++n_failed;
-  });
+  long long n_done = total - static_cast<long long>(todo.size());
   if (opt.progress) opt.progress(n_done, n_failed, total, 0.0);
   double last_checkpoint = elapsed(), rebuild_s = 0;
   const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();

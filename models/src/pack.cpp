@@ -1,6 +1,8 @@
 #include "packlife/models/pack.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "packlife/core/error.hpp"
@@ -74,6 +76,15 @@ PackDesign design_pack(const std::string& chemistry, double energy_kWh) {
   // The set's capacity between the voltage limits scales with electrode area.
   d.area_scale = d.cell_capacity_Ah / b.capacity_Ah;
   return d;
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t i = static_cast<size_t>(std::floor(pos));
+  const double f = pos - static_cast<double>(i);
+  return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
 }
 
 double inverse_normal_cdf(double p) {

@@ -154,12 +154,6 @@ LabCell baumhofer_curve(const ParameterSet& p, const std::string& id) {
 
 double relative_cycles_to(const LabCell& c, double fraction) { return cycles_to(c, fraction * c.capacity_Ah.front()); }
 
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /// Coefficient of variation of a group: standard deviation over the group itself (divided by n, the
 /// whole population of tested cells, not a sample estimate) over the mean.
 double cv_of(const std::vector<double>& v) {
@@ -249,15 +243,15 @@ ValidationResult baumhofer2014(const ValidationOptions& o) {
   for (double k : pknee)
     if (k >= 0) pknee_found.push_back(k);
 
-  const double pmed = median_of(p80), mmed = median_of(n80);
+  const double pmed = quantile(p80, 0.5), mmed = quantile(n80, 0.5);
   res.metrics["cells"] = n;
   res.metrics["predicted_median_cycles_to_80"] = pmed;
   res.metrics["measured_median_cycles_to_80"] = mmed;
   res.metrics["median_relative_error"] = (pmed - mmed) / mmed;
   res.metrics["predicted_cv"] = cv_of(p80);
   res.metrics["measured_cv"] = cv_of(n80);
-  res.metrics["predicted_median_knee_cycle"] = pknee_found.empty() ? nlohmann::json(nullptr) : nlohmann::json(median_of(pknee_found));
-  res.metrics["measured_median_knee_cycle"] = mknee_found.empty() ? nlohmann::json(nullptr) : nlohmann::json(median_of(mknee_found));
+  res.metrics["predicted_median_knee_cycle"] = pknee_found.empty() ? nlohmann::json(nullptr) : nlohmann::json(quantile(pknee_found, 0.5));
+  res.metrics["measured_median_knee_cycle"] = mknee_found.empty() ? nlohmann::json(nullptr) : nlohmann::json(quantile(mknee_found, 0.5));
   res.metrics["predicted_knee_cv"] = cv_of(pknee_found);
   res.metrics["measured_knee_cv"] = cv_of(mknee_found);
   res.metrics["spread_inputs"] = {{"capacity_cv", capacity_cv},

@@ -4,6 +4,7 @@
 /// from a parameter set's cell by scaling its electrode area, and order statistics for the weakest of
 /// N cells. Choices and sources in docs/models.md, "Pack".
 #include <string>
+#include <vector>
 
 #include "packlife/models/parameters.hpp"
 
@@ -51,5 +52,8 @@ double expected_max_standard_normal(int n);
 /// Inverse of the standard normal cumulative distribution (Acklam's rational approximation with
 /// one Halley step; relative error below 1e-9 over (0, 1)).
 double inverse_normal_cdf(double p);
+/// The q-quantile of `v` (0 <= q <= 1), linear between order statistics (q = 0.5: the median); NaN
+/// for an empty v.
+double quantile(std::vector<double> v, double q);
 
 }  // namespace packlife
