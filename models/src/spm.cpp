@@ -10,44 +10,11 @@
 
 #include "packlife/core/error.hpp"
 #include "packlife/models/cell_model.hpp"
+#include "particle.hpp"
 
 namespace packlife {
 
 namespace {
-
-/// Finite volumes on a radial mesh of one representative particle, refined towards the surface:
-/// edges r_k = R (1 - (1 - k/N)^p), p = 1 uniform, p > 1 finer near r = R where the flux enters.
-struct ParticleMesh {
-  int offset = 0, N = 0;
-  double R = 0;
-  std::vector<double> face_area;  ///< r^2 at the N-1 internal faces
-  std::vector<double> face_dist;  ///< distance between the centres either side of each internal face
-  std::vector<double> volume;     ///< (r_out^3 - r_in^3)/3 for each shell (sum R^3/3)
-  double w1 = 0, w2 = 0, wg = 0;  ///< c_surf = w1 c[N-1] + w2 c[N-2] + wg dc/dr|R
-  void build(int off, int n, double radius, double p) {
-    offset = off;
-    N = n;
-    R = radius;
-    std::vector<double> e(N + 1), mid(N);
-    for (int k = 0; k <= N; ++k) e[k] = R * (1.0 - std::pow(1.0 - static_cast<double>(k) / N, p));
-    e[N] = R;
-    for (int i = 0; i < N; ++i) mid[i] = 0.5 * (e[i] + e[i + 1]);
-    face_area.resize(N - 1);
-    face_dist.resize(N - 1);
-    volume.resize(N);
-    for (int i = 0; i < N - 1; ++i) {
-      face_area[i] = e[i + 1] * e[i + 1];
-      face_dist[i] = mid[i + 1] - mid[i];
-    }
-    for (int i = 0; i < N; ++i) volume[i] = (std::pow(e[i + 1], 3) - std::pow(e[i], 3)) / 3.0;
-    // Quadratic through the two outer cell values with the flux condition's slope at r = R.
-    const double d1 = mid[N - 1] - R, d2 = mid[N - 2] - R;
-    const double beta = d1 * d1 / (d1 * d1 - d2 * d2);
-    w1 = 1.0 - beta;
-    w2 = beta;
-    wg = -d1 + beta * (d1 - d2);
-  }
-};
 
 /// Largest current a voltage or power step may call for, in C-rates; beyond it the step is refused.
 constexpr double kMaxControlCRate = 50.0;
@@ -257,11 +224,7 @@ class SingleParticleModel final : public CellModel {
   }
 
   /// Volume-averaged concentration in one particle [mol/m3].
-  double mean_concentration(const ParticleMesh& m, const double* y) const {
-    double s = 0;
-    for (int i = 0; i < m.N; ++i) s += y[m.offset + i] * m.volume[i];
-    return s / (std::pow(m.R, 3) / 3.0);
-  }
+  double mean_concentration(const ParticleMesh& m, const double* y) const { return m.mean(y + m.offset); }
 
   /// Terminal voltage and heat generation from the terminal inputs (generic in the scalar type so
   /// that the Jacobian comes from forward automatic differentiation).
@@ -582,14 +545,9 @@ class SingleParticleModel final : public CellModel {
 
  private:
   // ---------------------------------------------------------------- particles
-  /// Surface concentration from the two outer cells and the flux condition
-  /// -D dc/dr = j/F at r = R (quadratic reconstruction, third-order accurate).
   double surface_concentration(const ParticleMesh& m, const ElectrodeConst& e, const double* y, double j,
                                double T) const {
-    const double D = e.D0 * arrhenius(e.ED, Tref_, T);
-    const double g = -j / (kFaraday * D);
-    const double* c = y + m.offset;
-    return m.w1 * c[m.N - 1] + m.w2 * c[m.N - 2] + m.wg * g;
+    return m.surface(y + m.offset, j, e.D0 * arrhenius(e.ED, Tref_, T));
   }
 
   /// Intercalation current density at the particle surface [A/m2]: the total interfacial current
@@ -603,53 +561,24 @@ class SingleParticleModel final : public CellModel {
 
   void particle_residual(const ParticleMesh& m, const ElectrodeConst& e, const double* y, const double* yp,
                          double* F, double j, double T) const {
-    const double D = e.D0 * arrhenius(e.ED, Tref_, T);
-    const double* c = y + m.offset;
-    double flux_in = 0.0;  // r^2 D dc/dr at the inner face
-    for (int i = 0; i < m.N; ++i) {
-      const double flux_out = (i < m.N - 1) ? m.face_area[i] * D * (c[i + 1] - c[i]) / m.face_dist[i]
-                                            : -m.R * m.R * j / kFaraday;
-      F[m.offset + i] = yp[m.offset + i] - (flux_out - flux_in) / m.volume[i];
-      flux_in = flux_out;
-    }
+    m.residual(y + m.offset, yp + m.offset, F + m.offset, e.D0 * arrhenius(e.ED, Tref_, T), j);
   }
 
   void particle_jacobian(const ParticleMesh& m, const ElectrodeConst& e, const double* y, SparseJacobian& J,
                          double cj, double I, double T) const {
-    const double D = e.D0 * arrhenius(e.ED, Tref_, T);
-    const double dlnD_dT = e.ED / (kGasConstant * T * T);
-    const double* c = y + m.offset;
-    for (int i = 0; i < m.N; ++i) {
-      const int r = m.offset + i;
-      J.add(r, r, cj);
-      double diff = 0.0;  // diffusive part of the right-hand side (scales with D)
-      if (i < m.N - 1) {
-        const double k = m.face_area[i] * D / (m.face_dist[i] * m.volume[i]);
-        J.add(r, r + 1, -k);
-        J.add(r, r, k);
-        diff += k * (c[i + 1] - c[i]);
-      }
-      if (i > 0) {
-        const double k = m.face_area[i - 1] * D / (m.face_dist[i - 1] * m.volume[i]);
-        J.add(r, r - 1, -k);
-        J.add(r, r, k);
-        diff -= k * (c[i] - c[i - 1]);
-      }
-      if (i == m.N - 1) {
-        // flux_out = -R^2 j / F with j = I djdI / f - j_side (negative) or I djdI / f (positive).
-        const double k = m.R * m.R / (kFaraday * m.volume[i]);
-        if (!ag_.any()) {
-          J.add(r, iI_, k * e.djdI);
-        } else {
-          const bool neg = &m == &pn_;
-          const double f = y[neg ? iFn_ : iFp_];
-          J.add(r, iI_, k * e.djdI / f);
-          J.add(r, neg ? iFn_ : iFp_, -k * y[iI_] * e.djdI / (f * f));
-          if (neg) J.add(r, iJs_, -k);
-        }
-      }
-      if (iT_ >= 0 && e.ED != 0.0) J.add(r, iT_, -diff * dlnD_dT);
+    m.jacobian(m.offset, y + m.offset, e.D0 * arrhenius(e.ED, Tref_, T), e.ED / (kGasConstant * T * T), iT_, cj, J);
+    // Surface flux -R^2 j / F with j = I djdI / f - j_side (negative) or I djdI / f (positive).
+    const int r = m.offset + m.N - 1;
+    const double k = m.surface_row_per_j();
+    if (!ag_.any()) {
+      J.add(r, iI_, k * e.djdI);
+      return;
     }
+    const bool neg = &m == &pn_;
+    const double f = y[neg ? iFn_ : iFp_];
+    J.add(r, iI_, k * e.djdI / f);
+    J.add(r, neg ? iFn_ : iFp_, -k * y[iI_] * e.djdI / (f * f));
+    if (neg) J.add(r, iJs_, -k);
   }
 
   // ---------------------------------------------------------------- electrolyte
@@ -979,13 +908,7 @@ class SingleParticleModel final : public CellModel {
   void build_pattern() {
     pattern_ = SparsityPattern(n_);
     auto particle = [&](const ParticleMesh& m) {
-      for (int i = 0; i < m.N; ++i) {
-        const int r = m.offset + i;
-        pattern_.add(r, r);
-        if (i > 0) pattern_.add(r, r - 1);
-        if (i < m.N - 1) pattern_.add(r, r + 1);
-        if (iT_ >= 0) pattern_.add(r, iT_);
-      }
+      m.pattern(m.offset, iT_, pattern_);
       pattern_.add(m.offset + m.N - 1, iI_);
     };
     particle(pn_);
@@ -1048,6 +971,8 @@ class SingleParticleModel final : public CellModel {
 
 }  // namespace
 
+std::unique_ptr<CellModel> make_dfn(const ParameterSet& p, const ModelOptions& o);  // dfn.cpp
+
 void register_builtin_models() {
   register_model("spm", "single particle model (Marquis et al. 2019)",
                  [](const ParameterSet& p, const ModelOptions& o) {
@@ -1057,6 +982,7 @@ void register_builtin_models() {
                  [](const ParameterSet& p, const ModelOptions& o) {
                    return std::make_unique<SingleParticleModel>(p, o, true);
                  });
+  register_model("dfn", "Doyle-Fuller-Newman pseudo-2D model (Doyle et al. 1993; Marquis et al. 2019)", make_dfn);
 }
 
 }  // namespace packlife

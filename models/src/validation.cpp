@@ -13,6 +13,7 @@
 #include "packlife/models/labdata.hpp"
 #include "packlife/models/pack.hpp"
 #include "packlife/models/simulation.hpp"
+#include "validation_cases.hpp"
 
 namespace packlife {
 
@@ -512,7 +513,7 @@ ValidationCurve compare_curves(const std::string& name, const std::string& unit,
   return c;
 }
 
-std::vector<std::string> validation_case_names() { return {"nasa-pcoe", "baumhofer2014", "severson2019"}; }
+std::vector<std::string> validation_case_names() { return {"comsol", "nasa-pcoe", "baumhofer2014", "severson2019"}; }
 
 void check_validation_case(const std::string& name) {
   const auto known = validation_case_names();
@@ -527,7 +528,8 @@ ValidationResult run_validation(const std::string& name, const ValidationOptions
   if (!o.policy.empty() && name != "severson2019")
     throw InputError("", 0, 0, "--policy", "--policy applies to the severson2019 case only");
   ValidationResult r;
-  if (name == "nasa-pcoe") r = nasa_pcoe(o);
+  if (name == "comsol") r = comsol_case(o);
+  else if (name == "nasa-pcoe") r = nasa_pcoe(o);
   else if (name == "baumhofer2014") r = baumhofer2014(o);
   else r = severson2019(o);
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -66,6 +66,13 @@ struct CellOutputs {
   double negative_surface_stoichiometry, positive_surface_stoichiometry;
 };
 
+/// A quantity across the cell thickness at one instant (models resolved in x: the DFN).
+struct Profile {
+  std::string name, unit;
+  std::vector<double> x_m;     ///< positions from the negative collector (cell centres) [m]
+  std::vector<double> values;
+};
+
 /// A root function: quantity(y) - threshold, active in the given direction.
 struct Event {
   enum class Quantity { Voltage, CurrentMagnitude, Soc, NegativeSurfaceStoichiometry, PositiveSurfaceStoichiometry };
@@ -112,6 +119,8 @@ class CellModel : public DaeSystem {
   /// Absolute tolerances per unknown for IDA.
   virtual std::vector<double> absolute_tolerances() const = 0;
   virtual std::vector<std::string> unknown_names() const = 0;
+  /// Through-thickness profiles of the state (none for the single-particle models).
+  virtual std::vector<Profile> profiles(const double* y) const { return {}; }
 
   void set_events(std::vector<Event> ev) { events_ = std::move(ev); }
   const std::vector<Event>& events() const { return events_; }

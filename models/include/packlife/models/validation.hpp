@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "packlife/models/cell_model.hpp"
+
 namespace packlife {
 
 struct ParameterSet;
@@ -43,6 +45,7 @@ struct ValidationOptions {
   std::vector<std::string> set;      ///< parameter overrides KEY=VALUE
   std::string policy;                ///< severson2019: one charging policy instead of the training set
   std::function<void(const std::string&)> progress;  ///< one line per finished item (may be empty)
+  ModelOptions model_options;        ///< mesh and tolerance of the DFN cases (comsol)
 };
 
 /// Names of the cases, in the order `validate all` runs them.

@@ -1,0 +1,175 @@
+/// @file validation_dfn.cpp
+/// DFN validation cases against independent references: `comsol` (the COMSOL DFN solution of the
+/// Marquis et al. 2019 cell, voltage and internal profiles at five rates).
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+
+#include "packlife/core/dae.hpp"
+#include "packlife/core/error.hpp"
+#include "packlife/models/cell_model.hpp"
+#include "packlife/models/validation.hpp"
+#include "validation_cases.hpp"
+
+namespace packlife {
+
+namespace {
+
+std::string num(double v) { return fmt::format("{:.8g}", v); }
+
+/// Linear interpolation of (x, v) at xq, extended linearly beyond the end points (profiles are known
+/// at cell centres; the reference also at the boundaries, half a cell further out).
+double interp_linear(const std::vector<double>& x, const std::vector<double>& v, double xq) {
+  if (x.size() == 1) return v[0];
+  size_t i = 1;
+  while (i + 1 < x.size() && x[i] < xq) ++i;
+  const double w = (xq - x[i - 1]) / (x[i] - x[i - 1]);
+  return v[i - 1] + w * (v[i] - v[i - 1]);
+}
+
+/// Reads one field of the COMSOL JSON as a matrix [node][time] (or a vector).
+std::vector<std::vector<double>> matrix(const nlohmann::json& j, const std::string& key, const std::string& file) {
+  if (!j.contains(key) || !j[key].is_array()) throw InputError(file, 0, 0, key, "missing array");
+  return j[key].get<std::vector<std::vector<double>>>();
+}
+std::vector<double> vec(const nlohmann::json& j, const std::string& key, const std::string& file) {
+  if (!j.contains(key) || !j[key].is_array()) throw InputError(file, 0, 0, key, "missing array");
+  return j[key].get<std::vector<double>>();
+}
+
+}  // namespace
+
+ParameterSet comsol_cell(const ValidationOptions& o) {
+  ParameterSet p = load_parameter_set(o.params.empty() ? "marquis2019" : o.params);
+  // The reference's conditions (PyBaMM's COMSOL comparison): 1 m x 1 m electrode, 1C = 24 A/m2,
+  // electrode conductivities 126 and 16.6 S/m.
+  apply_parameter_overrides(p, {"cell.electrode_height_m=1", "cell.electrode_width_m=1", "cell.nominal_capacity_Ah=24",
+                                "negative.conductivity_S_m=126", "positive.conductivity_S_m=16.6"},
+                            "COMSOL reference conditions");
+  if (!o.set.empty()) apply_parameter_overrides(p, o.set, "command line");
+  return p;
+}
+
+ComsolRun run_comsol_rate(const ParameterSet& p, const ModelOptions& mo, double c_rate, const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw InputError(file, 0, 0, "", "cannot open the COMSOL reference");
+  nlohmann::json ref;
+  try {
+    in >> ref;
+  } catch (const std::exception& e) {
+    throw InputError(file, 0, 0, "", std::string("not valid JSON: ") + e.what());
+  }
+  ComsolRun run;
+  run.time_s = vec(ref, "time", file);
+  run.voltage_ref = vec(ref, "voltage", file);
+  const auto x = vec(ref, "x", file), xn = vec(ref, "x_n", file), xp = vec(ref, "x_p", file);
+  const struct {
+    const char* ours;
+    const char* theirs;
+    const std::vector<double>* nodes;
+    double scale;  // to the reported unit
+    const char* unit;
+  } fields[] = {{"c_e", "c_e", &x, 1.0, "mol/m3"},          {"phi_e", "phi_e", &x, 1e3, "mV"},
+                {"phi_s_n", "phi_n", &xn, 1e3, "mV"},        {"phi_s_p", "phi_p", &xp, 1e3, "mV"},
+                {"c_s_surf_n", "c_n_surf", &xn, 1.0, "mol/m3"}, {"c_s_surf_p", "c_p_surf", &xp, 1.0, "mol/m3"}};
+  std::vector<std::vector<std::vector<double>>> refs;
+  for (const auto& f : fields) {
+    refs.push_back(matrix(ref, f.theirs, file));
+    if (refs.back().size() != f.nodes->size()) throw InputError(file, 0, 0, f.theirs, "node count differs from its x");
+  }
+
+  auto model = make_model("dfn", p, mo);
+  const double T = p.cell.reference_temperature_K;
+  std::vector<double> y = model->initial_state(1.0, T), yp(y.size(), 0.0), buf(y.size());
+  // Start where the reference starts: the set's initial particle concentrations, at rest.
+  model->set_rest_state(y.data(), p.negative.initial_concentration_mol_m3 / p.negative.max_concentration_mol_m3,
+                        p.positive.initial_concentration_mol_m3 / p.positive.max_concentration_mol_m3, T);
+  model->set_control(Control::Current, c_rate * p.cell.nominal_capacity_Ah);
+  model->set_events({});
+  model->consistent_init(0.0, y.data(), yp.data());
+  DaeOptions d;
+  d.rtol = mo.rtol;
+  d.atol = model->absolute_tolerances();
+  DaeIntegrator integ(*model, d);
+  integ.reinit(0.0, y.data(), yp.data());
+  const double t_end = run.time_s.back();
+  integ.set_stop_time(t_end);
+  std::vector<double> ss(std::size(fields), 0.0), mx(std::size(fields), 0.0);
+  std::vector<size_t> cnt(std::size(fields), 0);
+  size_t next = 0;
+  auto sample = [&](const double* ys, size_t k) {
+    run.voltage_sim.push_back(model->outputs(ys).voltage_V);
+    const auto prof = model->profiles(ys);
+    for (size_t f = 0; f < std::size(fields); ++f) {
+      const Profile* pr = nullptr;
+      for (const auto& q : prof)
+        if (q.name == fields[f].ours) pr = &q;
+      if (!pr) throw Error("the dfn model reports no profile {}", fields[f].ours);
+      for (size_t i = 0; i < fields[f].nodes->size(); ++i) {
+        const double e = fields[f].scale * (interp_linear(pr->x_m, pr->values, (*fields[f].nodes)[i]) - refs[f][i][k]);
+        ss[f] += e * e;
+        mx[f] = std::max(mx[f], std::abs(e));
+        ++cnt[f];
+      }
+    }
+  };
+  for (; next < run.time_s.size() && run.time_s[next] <= 0.0; ++next) sample(y.data(), next);
+  try {
+    while (next < run.time_s.size()) {
+      integ.step(t_end);
+      const double tn = integ.time();
+      for (; next < run.time_s.size() && run.time_s[next] <= tn * (1 + 1e-12); ++next) {
+        integ.interpolate(std::min(run.time_s[next], tn), buf.data());
+        sample(buf.data(), next);
+      }
+      if (tn >= t_end) break;
+    }
+  } catch (const SolverError& e) {
+    run.stopped = fmt::format("the DFN stopped at t = {:.1f} s: {}", e.time_s(), e.detail());
+  }
+  run.voltage_ref.resize(run.voltage_sim.size());
+  for (size_t f = 0; f < std::size(fields); ++f)
+    run.profiles.push_back({fields[f].ours, fields[f].unit, cnt[f] ? std::sqrt(ss[f] / cnt[f]) : 0.0, mx[f], cnt[f]});
+  return run;
+}
+
+ValidationResult comsol_case(const ValidationOptions& o) {
+  ValidationResult r;
+  r.name = "comsol";
+  r.description = "DFN against the COMSOL DFN solution of the Marquis et al. (2019) Kokam cell: voltage and internal "
+                  "profiles at 0.1C, 0.5C, 1C, 2C and 3C, 25 C isothermal";
+  const ParameterSet p = comsol_cell(o);
+  r.parameter_set = p.identity();
+  ModelOptions mo = o.model_options;
+  mo.rtol = std::min(mo.rtol, 1e-6);
+  const std::pair<double, const char*> rates[] = {{0.1, "01C"}, {0.5, "05C"}, {1, "1C"}, {2, "2C"}, {3, "3C"}};
+  double worst = 0;
+  ValidationTable t{"comsol.csv", {"c_rate", "time_s", "voltage_sim_V", "voltage_ref_V"}, {}};
+  for (const auto& [c, tag] : rates) {
+    const ComsolRun run = run_comsol_rate(p, mo, c, fmt::format("{}/comsol/comsol_{}.json", data_dir(), tag));
+    std::vector<double> sim_mV, ref_mV;
+    for (size_t k = 0; k < run.voltage_sim.size(); ++k) {
+      sim_mV.push_back(1e3 * run.voltage_sim[k]);
+      ref_mV.push_back(1e3 * run.voltage_ref[k]);
+      t.rows.push_back({num(c), num(run.time_s[k]), num(run.voltage_sim[k]), num(run.voltage_ref[k])});
+    }
+    ValidationCurve v = compare_curves(fmt::format("{:g}C voltage", c), "mV", sim_mV, ref_mV);
+    worst = std::max(worst, v.rmse);
+    r.curves.push_back(v);
+    for (const auto& pr : run.profiles)
+      r.curves.push_back({fmt::format("{:g}C {}", c, pr.name), pr.unit, pr.rmse, pr.max_error, pr.points});
+    if (!run.stopped.empty()) r.notes.push_back(fmt::format("{:g}C: {}", c, run.stopped));
+    if (o.progress) o.progress(fmt::format("comsol {:g}C: voltage RMSE {:.3f} mV", c, v.rmse));
+  }
+  r.tables.push_back(std::move(t));
+  r.metrics["worst_voltage_rmse_mV"] = worst;
+  r.metrics["mesh"] = fmt::format("{} cells per region, {} per particle", mo.electrolyte_cells, mo.particle_cells);
+  r.notes.push_back("Reference: COMSOL DFN results distributed with PyBaMM (datasets/comsol/README.md), 1 m2 electrode, "
+                    "24 A/m2 per 1C, runs not stopped at a voltage cut-off. Profiles are compared at the COMSOL nodes "
+                    "(packlife's cell-centre values interpolated linearly) over all 200 reference times; potentials "
+                    "with phi_s = 0 at the negative collector in both.");
+  return r;
+}
+
+}  // namespace packlife
