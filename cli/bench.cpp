@@ -38,7 +38,7 @@ double median_solve_ms(const std::string& model_name, const ParameterSet& p, con
 }  // namespace
 
 const std::vector<std::string>& benchmark_cases() {
-  static const std::vector<std::string> names{"spm_1C_discharge_ms", "spme_1C_discharge_ms", "ageing_cycle_ms",
+  static const std::vector<std::string> names{"spm_1C_discharge_ms", "spme_1C_discharge_ms", "dfn_1C_discharge_ms", "ageing_cycle_ms",
                                               "ageing_cycle_1s_output_ms", "lifetime_12y_accelerated_ms",
                                               "pack_lifecycle_ms", "fleet_1000_packs_s"};
   return names;
@@ -55,10 +55,11 @@ nlohmann::json run_benchmarks(int repeats, bool progress, const std::vector<std:
     return cases.empty() || std::find(cases.begin(), cases.end(), name) != cases.end();
   };
   nlohmann::json j;
-  if (wanted("spm_1C_discharge_ms") || wanted("spme_1C_discharge_ms")) {
+  if (wanted("spm_1C_discharge_ms") || wanted("spme_1C_discharge_ms") || wanted("dfn_1C_discharge_ms")) {
+    // Chen2020, 25 C isothermal, 100 % SOC to 2.5 V, default mesh, 1 s output, one thread.
     const ParameterSet chen = load_parameter_set("chen2020");
     const Experiment exp = parse_experiment("Discharge at 1C until 2.5 V");
-    for (const char* m : {"spm", "spme"}) {
+    for (const char* m : {"spm", "spme", "dfn"}) {
       const std::string key = std::string(m) + "_1C_discharge_ms";
       if (!wanted(key)) continue;
       if (progress) std::fprintf(stderr, "bench: %s 1C discharge (%d repeats)...\n", m, repeats);

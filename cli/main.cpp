@@ -46,6 +46,7 @@ struct SimulateArgs {
   int particle_cells = packlife::ModelOptions{}.particle_cells;
   int electrolyte_cells = packlife::ModelOptions{}.electrolyte_cells;
   double particle_stretch = packlife::ModelOptions{}.particle_mesh_stretch;
+  std::string mesh;
   double rtol = packlife::ModelOptions{}.rtol;
   std::string csv, out, summary_csv;
   std::string ageing = "none";
@@ -79,6 +80,7 @@ int run_simulate(const SimulateArgs& a) {
   mo.particle_cells = a.particle_cells;
   mo.electrolyte_cells = a.electrolyte_cells;
   mo.particle_mesh_stretch = a.particle_stretch;
+  if (!a.mesh.empty()) apply_mesh(a.mesh, mo);
   mo.rtol = a.rtol;
   Experiment exp = a.experiment_file.empty() ? parse_experiment(a.experiment) : load_experiment_file(a.experiment_file);
   exp.cycles = a.cycles;
@@ -118,7 +120,7 @@ int run_simulate(const SimulateArgs& a) {
   const Solution sol = simulate(*model, exp, so, [&](const std::string& w) {
     if (!a.quiet) fmt::print(stderr, "warning: {}\n", w);
   });
-  RunInputs in{a.model, mo, so, exp, &params};
+  RunInputs in{a.model, model->options(), so, exp, &params};
   if (csv_file) write_csv(sol, csv_file->temp_path());
   if (h5_file) write_hdf5(sol, in, *model, h5_file->temp_path());
   if (summary_file) write_summary_csv(sol, summary_file->temp_path());
@@ -267,7 +269,8 @@ nlohmann::json lifecycle_json(const packlife::LifecycleResult& r, double wall_ms
 
 struct ValidateArgs {
   std::string name;
-  std::string params, policy, out_dir;
+  std::string params, policy, out_dir, mesh;
+  double rtol = 0;
   std::vector<std::string> set;
   bool json = false, quiet = false;
 };
@@ -275,8 +278,13 @@ struct ValidateArgs {
 nlohmann::json validation_json(const packlife::ValidationResult& r) {
   using nlohmann::json;
   json curves = json::array();
-  for (const auto& c : r.curves)
-    curves.push_back({{"name", c.name}, {"unit", c.unit}, {"rmse", c.rmse}, {"max_error", c.max_error}, {"points", c.points}});
+  for (const auto& c : r.curves) {
+    // rmse under its unit's name as well (rmse_mV, rmse_mol_m3, ...), for readers that expect it.
+    std::string unit_key = "rmse_";
+    for (char ch : c.unit) unit_key += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+    curves.push_back({{"name", c.name}, {"unit", c.unit}, {"rmse", c.rmse}, {unit_key, c.rmse},
+                      {"max_error", c.max_error}, {"points", c.points}});
+  }
   json j = {{"case", r.name}, {"description", r.description}, {"parameter_set", r.parameter_set},
             {"curves", curves}, {"notes", r.notes}, {"wall_s", r.wall_s}};
   for (const auto& [k, v] : r.metrics.items()) j[k] = v;
@@ -299,6 +307,11 @@ int run_validate_cmd(const ValidateArgs& a) {
   o.params = a.params;
   o.set = a.set;
   o.policy = a.policy;
+  if (!a.mesh.empty()) apply_mesh(a.mesh, o.model_options);
+  if (a.rtol != 0) {
+    if (!(a.rtol > 0 && a.rtol < 1e-2)) throw InputError(fmt::format("--rtol {}: expected a value in (0, 0.01)", a.rtol));
+    o.model_options.rtol = a.rtol;
+  }
   if (!a.quiet) o.progress = [](const std::string& line) { fmt::print(stderr, "  {}\n", line); };
   nlohmann::json all = nlohmann::json::array();
   for (const std::string& n : names) {
@@ -667,9 +680,12 @@ int main(int argc, char** argv) {
   sim->add_option("--ambient-C", sa.ambient_C, "ambient (and initial) temperature [degC]")->capture_default_str();
   sim->add_option("--initial-soc", sa.initial_soc, "initial state of charge on the electrode-balance window, 0..1")->capture_default_str();
   sim->add_option("--output-dt", sa.output_dt, "output sampling interval [s]")->capture_default_str();
-  sim->add_option("--particle-cells", sa.particle_cells, "finite volumes per particle radius")->capture_default_str();
+  sim->add_option("--particle-cells", sa.particle_cells, "finite volumes per particle radius (0: the model's default, 30 for spm and spme, 20 for dfn)")->capture_default_str();
   sim->add_option("--particle-stretch", sa.particle_stretch, "radial mesh refinement towards the particle surface (1 = uniform)")->capture_default_str();
-  sim->add_option("--electrolyte-cells", sa.electrolyte_cells, "finite volumes per electrolyte region (SPMe)")->capture_default_str();
+  sim->add_option("--electrolyte-cells", sa.electrolyte_cells, "finite volumes per electrolyte region (SPMe, DFN)")->capture_default_str();
+  sim->add_option("--mesh", sa.mesh,
+                  "mesh setting, overrides --electrolyte-cells and --particle-cells: coarse (10,10), default, fine "
+                  "(40,60) or E,P (cells per electrolyte region, per particle); docs/models.md has the convergence study");
   sim->add_option("--rtol", sa.rtol, "integrator relative tolerance")->capture_default_str();
   sim->add_option("--csv", sa.csv, "write the time series as CSV to this file")->capture_default_str();
   sim->add_option("--summary-csv", sa.summary_csv, "write one row per cycle (capacity and degradation ledger) as CSV")
@@ -751,6 +767,8 @@ int main(int argc, char** argv) {
   val->add_option("--params", va.params, "parameter set for the case's cell (default: the case's own)");
   val->add_option("--set", va.set, "override one parameter, KEY=VALUE (repeatable)")->take_all()->allow_extra_args(false);
   val->add_option("--policy", va.policy, "severson2019: simulate this charging policy C1(Q1%)-C2, e.g. \"5.6C(36%)-4.3C\"");
+  val->add_option("--mesh", va.mesh, "DFN cases (comsol): mesh setting coarse, default, fine or E,P (cells per electrolyte region, per particle)");
+  val->add_option("--rtol", va.rtol, "DFN cases (comsol): integrator relative tolerance (default 1e-6)");
   val->add_option("--out-dir", va.out_dir, "write each case's simulated and measured series as CSV into this directory");
   val->add_flag("--json", va.json, "print JSON (one object per case; {\"cases\": [...]} for all)");
   val->add_flag("--quiet", va.quiet, "print nothing but errors");

@@ -77,6 +77,42 @@ std::vector<std::pair<std::string, std::string>> model_names() {
   return v;
 }
 
+void apply_mesh(const std::string& spec, ModelOptions& o, const std::string& what) {
+  if (spec == "coarse") {
+    o.electrolyte_cells = 10;
+    o.particle_cells = 10;
+    return;
+  }
+  if (spec == "default") {
+    o.electrolyte_cells = ModelOptions{}.electrolyte_cells;
+    o.particle_cells = ModelOptions{}.particle_cells;
+    return;
+  }
+  if (spec == "fine") {
+    o.electrolyte_cells = 40;
+    o.particle_cells = 60;
+    return;
+  }
+  const auto comma = spec.find(',');
+  auto count = [&](const std::string& t) {
+    size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(t, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != t.size())
+      throw InputError("", 0, 0, what,
+                       fmt::format("mesh '{}': expected coarse, default, fine or E,P (cells per electrolyte region, "
+                                   "cells per particle), e.g. 20,30", spec));
+    return v;
+  };
+  if (comma == std::string::npos) count("");  // malformed: throws
+  o.electrolyte_cells = count(spec.substr(0, comma));
+  o.particle_cells = count(spec.substr(comma + 1));
+}
+
 std::string AgeingOptions::names() const {
   std::string s;
   auto add = [&](const char* n) { s += (s.empty() ? "" : ",") + std::string(n); };

@@ -53,12 +53,18 @@ struct Degradation {
 struct ModelOptions {
   Thermal thermal = Thermal::Isothermal;
   double ambient_K = 298.15;         ///< ambient (and, for isothermal runs, cell) temperature
-  int particle_cells = 30;           ///< finite volumes per particle radius
+  int particle_cells = 0;            ///< finite volumes per particle radius; 0: the model's default (30 spm/spme, 20 dfn)
   double particle_mesh_stretch = 2.0;  ///< radial edges R(1-(1-k/N)^p): 1 uniform, >1 refined at the surface
   int electrolyte_cells = 20;        ///< finite volumes per region (negative, separator, positive)
   double rtol = 1e-4;                ///< IDA relative tolerance (absolute ones scale with it)
   AgeingOptions ageing;              ///< degradation mechanisms (none by default)
 };
+
+/// Applies a mesh setting to o: a name ("coarse": 10 cells per region and per particle; "default":
+/// the models' defaults; "fine": 40 per region, 60 per particle) or "E,P" (E finite volumes per
+/// electrolyte region, P per particle radius). InputError naming `what` (e.g. "--mesh") and the
+/// expected form when malformed; the model checks the counts' ranges when it is built.
+void apply_mesh(const std::string& spec, ModelOptions& o, const std::string& what = "--mesh");
 
 /// What a model reports about a state.
 struct CellOutputs {
@@ -119,6 +125,10 @@ class CellModel : public DaeSystem {
   /// Absolute tolerances per unknown for IDA.
   virtual std::vector<double> absolute_tolerances() const = 0;
   virtual std::vector<std::string> unknown_names() const = 0;
+  /// Whether the integrator should leave the algebraic unknowns out of its local error test
+  /// (DaeOptions::suppress_algebraic_error): they are index-1 functions of the differential ones,
+  /// re-solved exactly at every step.
+  virtual bool suppress_algebraic_error() const { return options().ageing.any(); }
   /// Through-thickness profiles of the state (none for the single-particle models).
   virtual std::vector<Profile> profiles(const double* y) const { return {}; }
 
