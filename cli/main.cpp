@@ -26,7 +26,9 @@
 namespace {
 
 constexpr int kExitInput = 2;
-constexpr int kExitSolver = 3;
+// A solver that cannot converge is reported like bad input (issue 3): exit code 2, with the time, the step
+// and the unknowns with the largest error in the message; completed cycles are still written.
+constexpr int kExitSolver = 2;
 
 const char* kDefaultExperiment =
     "Discharge at 1C until 2.5 V; Rest for 30 minutes; Charge at 0.5C until 4.2 V; Hold at 4.2 V until C/50; "

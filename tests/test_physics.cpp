@@ -19,7 +19,7 @@ ModelOptions lumped() {
 }  // namespace
 
 TEST_CASE("analytic Jacobian matches finite differences of the residual", "[physics][jacobian]") {
-  for (const std::string name : {"spm", "spme"})
+  for (const std::string name : {"spm", "spme", "dfn"})
     for (Thermal th : {Thermal::Isothermal, Thermal::Lumped})
       for (Control c : {Control::Current, Control::Voltage, Control::Power}) {
         ModelOptions o;
@@ -44,7 +44,7 @@ TEST_CASE("analytic Jacobian matches finite differences of the residual", "[phys
 }
 
 TEST_CASE("lithium is conserved over a full cycle", "[physics][conservation]") {
-  for (const std::string name : {"spm", "spme"}) {
+  for (const std::string name : {"spm", "spme", "dfn"}) {
     auto m = make_model(name, chen(), ModelOptions{});
     const std::vector<double> y0 = m->initial_state(1.0, 298.15);
     const Solution s = simulate(*m, parse_experiment("Discharge at 1C until 2.5 V; Rest for 10 minutes; "
@@ -60,7 +60,7 @@ TEST_CASE("lithium is conserved over a full cycle", "[physics][conservation]") {
 
 TEST_CASE("C/20 discharge delivers the electrode-balance capacity", "[physics]") {
   const double Q = electrode_balance(chen(), 298.15).capacity_Ah;
-  for (const std::string name : {"spm", "spme"}) {
+  for (const std::string name : {"spm", "spme", "dfn"}) {
     SimulationOptions so;
     so.output_dt_s = 60;
     const Solution s = run(name, "Discharge at C/20 until 2.5 V", {}, so);
@@ -72,7 +72,7 @@ TEST_CASE("C/20 discharge delivers the electrode-balance capacity", "[physics]")
 
 TEST_CASE("rest voltage equals the OCV difference at the resolved stoichiometries", "[physics]") {
   const ParameterSet& p = chen();
-  for (const std::string name : {"spm", "spme"}) {
+  for (const std::string name : {"spm", "spme", "dfn"}) {
     auto m = make_model(name, p, ModelOptions{});
     for (double soc : {1.0, 0.5, 0.1}) {
       const auto y = m->initial_state(soc, 298.15);
@@ -93,7 +93,7 @@ TEST_CASE("rest voltage equals the OCV difference at the resolved stoichiometrie
 }
 
 TEST_CASE("voltage falls with rate and delivered capacity shrinks", "[physics]") {
-  for (const std::string name : {"spm", "spme"}) {
+  for (const std::string name : {"spm", "spme", "dfn"}) {
     std::vector<double> v_at_1Ah, q_end;
     for (const char* rate : {"0.5C", "1C", "2C"}) {
       const Solution s = run(name, fmt::format("Discharge at {} until 2.5 V", rate));
@@ -114,7 +114,7 @@ TEST_CASE("SPMe voltage lies below SPM voltage on discharge (electrolyte losses)
 }
 
 TEST_CASE("a lumped 2C discharge heats the cell, which relaxes to ambient at rest", "[physics][thermal]") {
-  for (const std::string name : {"spm", "spme"}) {
+  for (const std::string name : {"spm", "spme", "dfn"}) {
     const Solution s = run(name, "Discharge at 2C until 2.5 V; Rest for 6 hours", lumped());
     const double T_amb = 298.15;
     double T_peak = 0;
@@ -133,7 +133,7 @@ TEST_CASE("a lumped 2C discharge heats the cell, which relaxes to ambient at res
 }
 
 TEST_CASE("a C/10 charge-discharge cycle closes its coulomb balance", "[physics]") {
-  for (const std::string name : {"spm", "spme"}) {
+  for (const std::string name : {"spm", "spme", "dfn"}) {
     SimulationOptions so;
     so.output_dt_s = 30;
     auto m = make_model(name, chen(), ModelOptions{});
@@ -154,7 +154,7 @@ TEST_CASE("a C/10 charge-discharge cycle closes its coulomb balance", "[physics]
 }
 
 TEST_CASE("results do not depend on the integrator tolerance or the output interpolation", "[physics][numerics]") {
-  for (const std::string name : {"spm", "spme"}) {
+  for (const std::string name : {"spm", "spme", "dfn"}) {
     ModelOptions tight;
     tight.rtol = 1e-8;
     SimulationOptions solver_interp;

@@ -229,11 +229,13 @@ DaeIntegrator::Status DaeIntegrator::step(double tout) {
   if (flag >= 0 && ++m.steps_since_reinit > m.opt.max_num_steps) {
     std::string msg = fmt::format("more than {} internal steps since the last re-initialisation", m.opt.max_num_steps);
     if (!m.callback_error.empty()) msg += fmt::format(" (last model error: {})", m.callback_error);
+    msg += largest_errors();
     throw SolverError(IDA_TOO_MUCH_WORK, t_, msg);
   }
   if (flag < 0) {
     std::string msg = m.ida_message;
     if (!m.callback_error.empty()) msg += fmt::format(" (last model error: {})", m.callback_error);
+    msg += largest_errors();
     double tcur = t_;
     IDAGetCurrentTime(m.mem.get(), &tcur);
     throw SolverError(flag, tcur, msg);
@@ -241,6 +243,27 @@ DaeIntegrator::Status DaeIntegrator::step(double tout) {
   if (flag == IDA_ROOT_RETURN) return Status::Root;
   if (flag == IDA_TSTOP_RETURN) return Status::StopTime;
   return Status::Step;
+}
+
+std::string DaeIntegrator::largest_errors() const {
+  // The weighted local error estimates of the failed step: which unknowns the error test or the
+  // Newton iteration could not bring within tolerance.
+  Impl& m = *impl_;
+  if (IDAGetErrWeights(m.mem.get(), m.work.get()) < 0) return "";
+  VectorPtr ele(N_VNew_Serial(m.n, m.ctx.get()));
+  if (!ele || IDAGetEstLocalErrors(m.mem.get(), ele.get()) < 0) return "";
+  const double* w = N_VGetArrayPointer(m.work.get());
+  const double* e = N_VGetArrayPointer(ele.get());
+  std::vector<std::pair<double, int>> v;
+  for (int i = 0; i < m.n; ++i) v.emplace_back(std::abs(e[i] * w[i]), i);
+  const size_t k = std::min<size_t>(3, v.size());
+  std::partial_sort(v.begin(), v.begin() + k, v.end(), std::greater<>());
+  if (k == 0 || !(v[0].first > 0)) return "";
+  std::string s = "; largest weighted local errors:";
+  for (size_t i = 0; i < k; ++i) s += fmt::format(" {} {:.3g}", m.sys.component_name(v[i].second), v[i].first);
+  long nsteps = 0;
+  IDAGetNumSteps(m.mem.get(), &nsteps);
+  return s + fmt::format(" (after {} steps)", nsteps);
 }
 
 const double* DaeIntegrator::y() const { return N_VGetArrayPointer(impl_->y.get()); }

@@ -77,6 +77,11 @@ std::vector<std::pair<std::string, std::string>> model_names() {
   return v;
 }
 
+std::string CellModel::component_name(int i) const {
+  const auto names = unknown_names();  // only on failures: no cache needed
+  return i >= 0 && i < static_cast<int>(names.size()) ? names[static_cast<size_t>(i)] : DaeSystem::component_name(i);
+}
+
 void apply_mesh(const std::string& spec, ModelOptions& o, const std::string& what) {
   if (spec == "coarse") {
     o.electrolyte_cells = 10;

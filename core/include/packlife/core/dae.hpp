@@ -94,6 +94,8 @@ class DaeSystem {
   /// 1 for a differential component, 0 for an algebraic one.
   virtual void differential_ids(double* id) const = 0;
   virtual int num_roots() const { return 0; }
+  /// Name of unknown i, for messages (e.g. the components with the largest error when a step fails).
+  virtual std::string component_name(int i) const { return "y[" + std::to_string(i) + "]"; }
   virtual void roots(double t, const double* y, const double* yp, double* g) {}
 };
 
@@ -134,6 +136,7 @@ class DaeIntegrator {
   long num_steps() const;
 
  private:
+  std::string largest_errors() const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   double t_ = 0.0;

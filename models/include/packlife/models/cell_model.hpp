@@ -125,6 +125,7 @@ class CellModel : public DaeSystem {
   /// Absolute tolerances per unknown for IDA.
   virtual std::vector<double> absolute_tolerances() const = 0;
   virtual std::vector<std::string> unknown_names() const = 0;
+  std::string component_name(int i) const override;
   /// Whether the integrator should leave the algebraic unknowns out of its local error test
   /// (DaeOptions::suppress_algebraic_error): they are index-1 functions of the differential ones,
   /// re-solved exactly at every step.
