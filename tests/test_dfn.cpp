@@ -222,3 +222,36 @@ TEST_CASE("DFN command line: --model dfn, --mesh and bad input end with exit cod
   const auto v = test::run_cli("validate comsol --mesh 5,5,5");
   CHECK(v.code == 2);
 }
+
+TEST_CASE("DFN: particle diffusivity as a function of stoichiometry (ecker2015)", "[dfn][physics]") {
+  const ParameterSet p = load_parameter_set("ecker2015");
+  ModelOptions o;
+  o.particle_cells = 6;
+  o.electrolyte_cells = 4;
+  for (Thermal th : {Thermal::Isothermal, Thermal::Lumped}) {
+    o.thermal = th;
+    auto m = make_model("dfn", p, o);
+    const int n = m->size();
+    std::vector<double> y = m->initial_state(0.6, 298.15), yp(n, 0.0);
+    for (int i = 0; i < n - 2; ++i) y[i] *= 1.0 + 0.01 * std::sin(1.3 * i);  // non-uniform particles
+    y[n - 1] = 0.3;
+    for (int i = 0; i < n; ++i) yp[i] = 1e-3 * std::cos(0.7 * i);
+    m->set_control(Control::Current, 0.3);
+    // Entries below 1e-4 of their row's largest are compared on that scale: the heat row's entries per
+    // unit interfacial current (~2e-6) sit at the central differences' round-off (~1e-9).
+    const auto check = test::check_jacobian(*m, y, yp, 0.37, 1.0, 1e-6, 1e-4);
+    INFO("thermal " << int(th) << " worst at row " << check.worst_row << " col " << check.worst_col << ": fd "
+                    << check.worst_fd << " analytic " << check.worst_analytic);
+    CHECK(check.unlisted < 1e-9);
+    CHECK(check.worst < 1e-4);
+  }
+  // A full discharge conserves lithium and stops at the cut-off; the SPM family refuses the set.
+  auto m = make_model("dfn", p, ModelOptions{});
+  const std::vector<double> y0 = m->initial_state(1.0, 298.15);
+  const Solution s = simulate(*m, parse_experiment("Discharge at 1C until 2.5 V"), SimulationOptions{});
+  CHECK(s.steps.back().end_reason == "until 2.5 V");
+  CHECK(s.discharge_capacity_Ah.back() > 0.9 * p.cell.nominal_capacity_Ah);
+  const double l0 = m->particle_lithium_mol(y0.data());
+  CHECK(std::abs(m->particle_lithium_mol(s.final_state.data()) - l0) / l0 < 1e-6);
+  CHECK_THROWS_WITH(make_model("spme", p, ModelOptions{}), Catch::Contains("constant particle diffusivity"));
+}

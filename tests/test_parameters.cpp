@@ -74,7 +74,7 @@ TEST_CASE("resolved parameter sets re-load to the same values", "[parameters]") 
     CHECK(q.records[i].key == p.records[i].key);
     CHECK(q.records[i].value == p.records[i].value);
   }
-  CHECK(q.positive.diffusivity_m2_s == p.positive.diffusivity_m2_s);
+  CHECK(q.positive.diffusivity_m2_s.constant == p.positive.diffusivity_m2_s.constant);
 }
 
 TEST_CASE("a parameter override changes one value, is recorded and re-checked", "[parameters][override]") {
@@ -82,7 +82,7 @@ TEST_CASE("a parameter override changes one value, is recorded and re-checked", 
   apply_parameter_override(p, "ageing.positive.lam_rate_s=1e-9");
   apply_parameter_override(p, "negative.diffusivity_m2_s=2e-14");
   CHECK(p.ageing.lam_positive.rate_s == 1e-9);
-  CHECK(p.negative.diffusivity_m2_s == 2e-14);
+  CHECK(p.negative.diffusivity_m2_s.constant == 2e-14);
   CHECK(p.name == "okane2022");
   CHECK(p.identity() == "okane2022 --set ageing.positive.lam_rate_s=1e-9 --set negative.diffusivity_m2_s=2e-14");
   const ParameterSet q = parse_parameter_set(p.to_yaml(), "resolved.yaml");  // re-loads with the new values

@@ -205,7 +205,8 @@ class DfnModel final : public CellModel {
       const int s = side(e), k = xcell(e);
       const ParticleMesh& m = mesh_[s];
       const double j = y[iJ_ + e];
-      m.residual(y + e * Nr_, yp + e * Nr_, F + e * Nr_, diffusivity(s, T), j);
+      face_diffusivities(s, y + e * Nr_, T, face_D_, nullptr);
+      m.residual(y + e * Nr_, yp + e * Nr_, F + e * Nr_, face_D_.data(), j);
       const double* c = y + e * Nr_;
       double res = 0, q = 0, cs = 0;
       reaction(s, c[Nr_ - 1], c[Nr_ - 2], j, y[iCe_ + k], y[iPs_ + e], y[iPe_ + k], T, res, q, cs);
@@ -253,7 +254,9 @@ class DfnModel final : public CellModel {
       const ParticleMesh& m = mesh_[s];
       const ElectrodeParameters& ep = *el_[s].p;
       const double* c = y + e * Nr_;
-      m.jacobian(e * Nr_, c, diffusivity(s, T), ep.diffusivity_activation_J_mol / (kGasConstant * T * T), iT_, cj, J);
+      face_diffusivities(s, c, T, face_D_, &face_dD_);
+      m.jacobian(e * Nr_, c, face_D_.data(), face_dD_.data(), ep.diffusivity_activation_J_mol / (kGasConstant * T * T),
+                 iT_, cj, J);
       J.add(e * Nr_ + Nr_ - 1, iJ_ + e, m.surface_row_per_j());
       // Reaction: local inputs [c_{N-1}, c_{N-2}, j, c_e, phi_s, phi_e, T].
       const std::array<int, 7> cols = {e * Nr_ + Nr_ - 1, e * Nr_ + Nr_ - 2, iJ_ + e, iCe_ + k, iPs_ + e, iPe_ + k, iT_};
@@ -405,7 +408,7 @@ class DfnModel final : public CellModel {
     double xs[2] = {0, 0};
     for (int e = 0; e < Ne_; ++e) {
       const int s = side(e);
-      xs[s] += mesh_[s].surface(y + e * Nr_, y[iJ_ + e], diffusivity(s, T)) * h_[xcell(e)];
+      xs[s] += mesh_[s].surface(y + e * Nr_, y[iJ_ + e], surface_diffusivity(s, y + e * Nr_, T)) * h_[xcell(e)];
     }
     o.negative_surface_stoichiometry = xs[0] / (el_[0].cmax * electrode_thickness(0));
     o.positive_surface_stoichiometry = xs[1] / (el_[1].cmax * electrode_thickness(1));
@@ -441,8 +444,8 @@ class DfnModel final : public CellModel {
   }
 
   // Observables: the outputs themselves. Their rates along y' are exact for the outputs linear in the
-  // state (voltage, current, temperature, charge, mean and surface stoichiometries at fixed T; the
-  // temperature dependence of the surface value through D(T) is neglected, below 1e-6 per K); the
+  // state (voltage, current, temperature, charge, mean and surface stoichiometries at fixed D; the
+  // dependence of the surface value on T and c through D is neglected, below 1e-6 per K); the
   // heat's rate is a forward difference over d = 10 ms.
   int num_observables() const override { return 8; }
   void observables(const double* y, const double* yp, double* v, double* vdot) const override {
@@ -458,7 +461,7 @@ class DfnModel final : public CellModel {
     double xs[2] = {0, 0};
     for (int e = 0; e < Ne_; ++e) {
       const int s = side(e);
-      xs[s] += mesh_[s].surface(yp + e * Nr_, yp[iJ_ + e], diffusivity(s, T)) * h_[xcell(e)];
+      xs[s] += mesh_[s].surface(yp + e * Nr_, yp[iJ_ + e], surface_diffusivity(s, y + e * Nr_, T)) * h_[xcell(e)];
     }
     vdot[5] = xs[0] / (el_[0].cmax * electrode_thickness(0));
     vdot[6] = xs[1] / (el_[1].cmax * electrode_thickness(1));
@@ -538,9 +541,33 @@ class DfnModel final : public CellModel {
   int xcell(int e) const { return e < Nn_ ? e : e + Ns_; }
   double electrode_thickness(int s) const { return s == 0 ? p_.negative.thickness_m : p_.positive.thickness_m; }
   double temperature(const double* y) const { return iT_ >= 0 ? y[iT_] : o_.ambient_K; }
-  double diffusivity(int s, double T) const {
+  /// Particle diffusivity at the outer cell of a particle (used for its surface concentration).
+  double surface_diffusivity(int s, const double* c, double T) const {
     const ElectrodeParameters& e = *el_[s].p;
-    return e.diffusivity_m2_s * arrhenius(e.diffusivity_activation_J_mol, Tref_, T);
+    return e.diffusivity_m2_s(c[Nr_ - 1] / el_[s].cmax) * arrhenius(e.diffusivity_activation_J_mol, Tref_, T);
+  }
+  /// Diffusivities at the particle's internal faces, from the face concentration (c_i + c_i+1)/2 when
+  /// the set gives D as a function of stoichiometry, and (with dD) their derivatives in it.
+  void face_diffusivities(int s, const double* c, double T, std::vector<double>& D, std::vector<double>* dD) const {
+    const ElectrodeParameters& e = *el_[s].p;
+    const double arr = arrhenius(e.diffusivity_activation_J_mol, Tref_, T), cmax = el_[s].cmax;
+    D.resize(Nr_ - 1);
+    if (dD) dD->assign(Nr_ - 1, 0.0);
+    const bool varies = e.diffusivity_m2_s.fn || e.diffusivity_m2_s.table;
+    for (int f = 0; f < Nr_ - 1; ++f) {
+      if (!varies) {
+        D[f] = e.diffusivity_m2_s.constant * arr;
+        continue;
+      }
+      const double x = 0.5 * (c[f] + c[f + 1]) / cmax;
+      if (dD) {
+        const AD a = e.diffusivity_m2_s(seed(x, 0));
+        D[f] = a.value() * arr;
+        (*dD)[f] = a.derivatives()[0] * arr / cmax;
+      } else {
+        D[f] = e.diffusivity_m2_s(x) * arr;
+      }
+    }
   }
   /// Interfacial current density of a uniform 1C reaction in the electrode [A/m2].
   double j_scale(int s) const { return p_.cell.nominal_capacity_Ah / (area_ * el_[s].a * electrode_thickness(s)); }
@@ -584,7 +611,7 @@ class DfnModel final : public CellModel {
     const Electrode& E = el_[s];
     const ElectrodeParameters& ep = *E.p;
     const ParticleMesh& m = mesh_[s];
-    const S D = ep.diffusivity_m2_s * arrhenius_s(ep.diffusivity_activation_J_mol, Tref_, T);
+    const S D = ep.diffusivity_m2_s(c1 / E.cmax) * arrhenius_s(ep.diffusivity_activation_J_mol, Tref_, T);
     cs = m.w1 * c1 + m.w2 * c2 - m.wg * j / (kFaraday * D);
     if (!strict && !(val(cs) > 1e-9 * E.cmax && val(cs) < (1 - 1e-9) * E.cmax))
       cs = S(std::clamp(val(cs), 1e-9 * E.cmax, (1 - 1e-9) * E.cmax)) + 0.0 * cs;
@@ -742,7 +769,7 @@ class DfnModel final : public CellModel {
   Control control_ = Control::Current;
   double control_value_ = 0.0;
   SparsityPattern pattern_;
-  mutable std::vector<double> work_;
+  mutable std::vector<double> work_, face_D_, face_dD_;  ///< work spaces
 };
 
 }  // namespace

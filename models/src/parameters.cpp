@@ -63,7 +63,7 @@ constexpr double kInf = 1e300;
   NUM(prefix ".conductivity_S_m", "S/m", 1e-9, kInf, m.conductivity_S_m),                            \
   NUM(prefix ".max_concentration_mol_m3", "mol/m3", 1, kInf, m.max_concentration_mol_m3),            \
   NUM(prefix ".initial_concentration_mol_m3", "mol/m3", 0, kInf, m.initial_concentration_mol_m3),    \
-  NUM(prefix ".diffusivity_m2_s", "m2/s", 1e-30, 1, m.diffusivity_m2_s),                             \
+  NUMFUN(prefix ".diffusivity_m2_s", "m2/s", 1e-30, 1, m.diffusivity_m2_s),                             \
   NUM(prefix ".diffusivity_activation_J_mol", "J/mol", 0, 1e6, m.diffusivity_activation_J_mol),      \
   NUM(prefix ".exchange_current_coefficient", "A/m2*(m3/mol)^1.5", 1e-30, kInf, m.exchange_current_coefficient), \
   NUM(prefix ".exchange_current_activation_J_mol", "J/mol", 0, 1e6, m.exchange_current_activation_J_mol), \

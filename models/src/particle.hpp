@@ -55,11 +55,12 @@ struct ParticleMesh {
     return s / (R * R * R / 3.0);
   }
   /// Residual rows F = dc/dt - div(D grad c) of the particle whose cells start at c (rates cdot),
-  /// with the surface flux j [A/m2] (positive: lithium leaves the particle).
-  void residual(const double* c, const double* cdot, double* F, double D, double j) const {
+  /// with the surface flux j [A/m2] (positive: lithium leaves the particle). D: the diffusivity at
+  /// each of the N-1 internal faces (all equal for a constant diffusivity).
+  void residual(const double* c, const double* cdot, double* F, const double* D, double j) const {
     double flux_in = 0.0;  // r^2 D dc/dr at the inner face
     for (int i = 0; i < N; ++i) {
-      const double flux_out = (i < N - 1) ? face_area[i] * D * (c[i + 1] - c[i]) / face_dist[i] : -R * R * j / kFaraday;
+      const double flux_out = (i < N - 1) ? face_area[i] * D[i] * (c[i + 1] - c[i]) / face_dist[i] : -R * R * j / kFaraday;
       F[i] = cdot[i] - (flux_out - flux_in) / volume[i];
       flux_in = flux_out;
     }
@@ -68,25 +69,27 @@ struct ParticleMesh {
   double surface_row_per_j() const { return R * R / (kFaraday * volume[N - 1]); }
   /// Jacobian of residual() in the concentrations (cj on the diagonal) and, when iT >= 0, in the
   /// temperature through D(T) = D_ref exp(E/R (1/T_ref - 1/T)) (dlnD_dT = E/(R T^2)); rows and
-  /// columns start at `off`. The surface flux's own columns are added by the caller.
-  void jacobian(int off, const double* c, double D, double dlnD_dT, int iT, double cj, SparseJacobian& J) const {
-    for (int i = 0; i < N; ++i) {
-      const int r = off + i;
-      J.add(r, r, cj);
-      double diff = 0.0;  // diffusive part of the right-hand side (scales with D)
-      if (i < N - 1) {
-        const double k = face_area[i] * D / (face_dist[i] * volume[i]);
-        J.add(r, r + 1, -k);
-        J.add(r, r, k);
-        diff += k * (c[i + 1] - c[i]);
+  /// columns start at `off`. D: face diffusivities as in residual(); dD (may be null: constant) their
+  /// derivatives in the face concentration (c_i + c_i+1)/2. The surface flux's own columns are added
+  /// by the caller.
+  void jacobian(int off, const double* c, const double* D, const double* dD, double dlnD_dT, int iT, double cj,
+                SparseJacobian& J) const {
+    for (int i = 0; i < N; ++i) J.add(off + i, off + i, cj);
+    for (int f = 0; f < N - 1; ++f) {
+      // flux_f = A_f D_f (c_r - c_l) / d_f leaves cell l = f and enters cell r = f + 1.
+      const int l = off + f, r = l + 1;
+      const double k = face_area[f] / face_dist[f], dc = c[f + 1] - c[f];
+      const double half = dD ? 0.5 * dD[f] * dc : 0.0;  // d(D_f)/dc_l = d(D_f)/dc_r = dD/2
+      const double dfl = k * (half - D[f]), dfr = k * (half + D[f]);
+      J.add(l, l, -dfl / volume[f]);
+      J.add(l, r, -dfr / volume[f]);
+      J.add(r, l, dfl / volume[f + 1]);
+      J.add(r, r, dfr / volume[f + 1]);
+      if (iT >= 0 && dlnD_dT != 0.0) {
+        const double flux_T = k * D[f] * dc * dlnD_dT;
+        J.add(l, iT, -flux_T / volume[f]);
+        J.add(r, iT, flux_T / volume[f + 1]);
       }
-      if (i > 0) {
-        const double k = face_area[i - 1] * D / (face_dist[i - 1] * volume[i]);
-        J.add(r, r - 1, -k);
-        J.add(r, r, k);
-        diff -= k * (c[i] - c[i - 1]);
-      }
-      if (iT >= 0 && dlnD_dT != 0.0) J.add(r, iT, -diff * dlnD_dT);
     }
   }
   /// Declares the pattern of jacobian() (tridiagonal, plus the temperature column when iT >= 0).

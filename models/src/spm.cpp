@@ -52,9 +52,15 @@ class SingleParticleModel final : public CellModel {
     pp_.build(off, o_.particle_cells, p_.positive.particle_radius_m, o_.particle_mesh_stretch);
     off += pp_.N;
     auto ec = [&](const ElectrodeParameters& e, double sign) {
+      if (e.diffusivity_m2_s.fn || e.diffusivity_m2_s.table)
+        throw InputError(fmt::format("the {} model needs a constant particle diffusivity; set {} gives {} as a "
+                                     "function of stoichiometry (use --model dfn, or --set {}=<value>)",
+                                     electrolyte ? "spme" : "spm", p.name,
+                                     sign > 0 ? "negative.diffusivity_m2_s" : "positive.diffusivity_m2_s",
+                                     sign > 0 ? "negative.diffusivity_m2_s" : "positive.diffusivity_m2_s"));
       ElectrodeConst c{e.max_concentration_mol_m3, e.thickness_m, e.surface_area_per_volume(),
                        e.exchange_current_coefficient, e.exchange_current_activation_J_mol,
-                       e.diffusivity_m2_s, e.diffusivity_activation_J_mol, sign, 0.0};
+                       e.diffusivity_m2_s.constant, e.diffusivity_activation_J_mol, sign, 0.0};
       c.djdI = sign / (area_ * c.a * c.L);
       return c;
     };
@@ -563,12 +569,14 @@ class SingleParticleModel final : public CellModel {
 
   void particle_residual(const ParticleMesh& m, const ElectrodeConst& e, const double* y, const double* yp,
                          double* F, double j, double T) const {
-    m.residual(y + m.offset, yp + m.offset, F + m.offset, e.D0 * arrhenius(e.ED, Tref_, T), j);
+    face_D_.assign(m.N - 1, e.D0 * arrhenius(e.ED, Tref_, T));
+    m.residual(y + m.offset, yp + m.offset, F + m.offset, face_D_.data(), j);
   }
 
   void particle_jacobian(const ParticleMesh& m, const ElectrodeConst& e, const double* y, SparseJacobian& J,
                          double cj, double I, double T) const {
-    m.jacobian(m.offset, y + m.offset, e.D0 * arrhenius(e.ED, Tref_, T), e.ED / (kGasConstant * T * T), iT_, cj, J);
+    face_D_.assign(m.N - 1, e.D0 * arrhenius(e.ED, Tref_, T));
+    m.jacobian(m.offset, y + m.offset, face_D_.data(), nullptr, e.ED / (kGasConstant * T * T), iT_, cj, J);
     // Surface flux -R^2 j / F with j = I djdI / f - j_side (negative) or I djdI / f (positive).
     const int r = m.offset + m.N - 1;
     const double k = m.surface_row_per_j();
@@ -969,6 +977,7 @@ class SingleParticleModel final : public CellModel {
   double control_value_ = 0.0;
   SparsityPattern pattern_;
   mutable std::vector<double> scratch_;  ///< per-cell effective diffusivity (residual work space)
+  mutable std::vector<double> face_D_;   ///< particle face diffusivities (work space)
 };
 
 }  // namespace

@@ -30,7 +30,9 @@ struct ElectrodeParameters {
   double conductivity_S_m = 0;
   double max_concentration_mol_m3 = 0;
   double initial_concentration_mol_m3 = 0;
-  double diffusivity_m2_s = 0;
+  /// Particle diffusivity at the reference temperature: a constant, or a function of stoichiometry
+  /// (the DFN only; the SPM family needs a constant).
+  ScalarFunction diffusivity_m2_s;
   double diffusivity_activation_J_mol = 0;
   double exchange_current_coefficient = 0;  ///< k in j0 = k ce^0.5 cs^0.5 (cmax-cs)^0.5 [A m-2 (m3/mol)^1.5]
   double exchange_current_activation_J_mol = 0;
