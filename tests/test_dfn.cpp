@@ -212,6 +212,9 @@ TEST_CASE("DFN command line: --model dfn, --mesh and bad input end with exit cod
   expect2("simulate --model dfn --mesh 2,10", "too coarse");
   expect2("simulate --model dfn --mesh 20x30", "expected coarse, default, fine or E,P");
   expect2("simulate --model dfn --params okane2022 --ageing sei", "no degradation mechanisms");
+  // A power the cell cannot deliver (~80C): the algebraic equations have no solution at the step start.
+  expect2("simulate --model dfn --experiment \"Discharge at 1500 W for 10 seconds\"",
+          "could not find consistent potentials and currents for power control");
   // A parameter set missing a value the DFN needs: the loader names file, key and unit.
   std::ifstream in(data_dir() + "/parameters/chen2020.yaml");
   std::string text, line;

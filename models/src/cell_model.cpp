@@ -82,6 +82,18 @@ std::string CellModel::component_name(int i) const {
   return i >= 0 && i < static_cast<int>(names.size()) ? names[static_cast<size_t>(i)] : DaeSystem::component_name(i);
 }
 
+void check_ambient_temperature(double T_K) {
+  if (!(T_K > 150 && T_K < 450))
+    throw InputError(fmt::format("ambient temperature {:.2f} K is outside the supported range (150 to 450 K)", T_K));
+}
+
+void check_control_current(double I, double nominal_Ah) {
+  constexpr double kMaxControlCRate = 50.0;
+  const double c_rate = std::abs(I) / nominal_Ah;
+  if (c_rate > kMaxControlCRate)
+    throw Error("it needs {:.4g} A ({:.0f}C), beyond the {:.0f}C the model is meant for", I, c_rate, kMaxControlCRate);
+}
+
 void apply_mesh(const std::string& spec, ModelOptions& o, const std::string& what) {
   if (spec == "coarse") {
     o.electrolyte_cells = 10;

@@ -25,9 +25,6 @@ namespace packlife {
 
 namespace {
 
-/// Largest current a voltage or power step may ask for, in C-rates (as for the SPM family).
-constexpr double kDfnMaxCRate = 50.0;
-
 /// Arrhenius factor exp(E/R (1/T_ref - 1/T)) for a plain or an AD temperature.
 template <class S>
 S arrhenius_s(double E, double Tref, const S& T) {
@@ -60,7 +57,7 @@ class DfnModel final : public CellModel {
                                    o_.electrolyte_cells, o_.particle_cells));
     if (!(o_.particle_mesh_stretch >= 1.0 && o_.particle_mesh_stretch <= 3.0))
       throw InputError(fmt::format("particle mesh stretch {} must lie in [1, 3]", o_.particle_mesh_stretch));
-    check_ambient(o_.ambient_K);
+    check_ambient_temperature(o_.ambient_K);
     if (o_.ageing.any())
       throw InputError(fmt::format("the dfn model has no degradation mechanisms yet (asked for: {}); use --model spm "
                                    "or spme for ageing runs", o_.ageing.names()));
@@ -120,7 +117,7 @@ class DfnModel final : public CellModel {
   /// interfacial currents' error feeding the particles unchecked (docs/models.md, "DFN").
   bool suppress_algebraic_error() const override { return false; }
   void set_ambient(double T_K) override {
-    check_ambient(T_K);
+    check_ambient_temperature(T_K);
     o_.ambient_K = T_K;
   }
 
@@ -384,10 +381,7 @@ class DfnModel final : public CellModel {
       throw Error("could not find consistent potentials and currents for {} control at {:.6g} (scaled residual "
                   "{:.3g})", what, control_value_, f0);
     }
-    const double c_rate = std::abs(y[iI_]) / p_.cell.nominal_capacity_Ah;
-    if (c_rate > kDfnMaxCRate)
-      throw Error("it needs {:.4g} A ({:.0f}C), beyond the {:.0f}C the model is meant for", y[iI_], c_rate,
-                  kDfnMaxCRate);
+    check_control_current(y[iI_], p_.cell.nominal_capacity_Ah);
     residual(t, y, zero.data(), yp);
     for (int i = 0; i < n_; ++i) yp[i] = -yp[i];
     for (int a = 0; a < na; ++a) yp[alg[a]] = 0.0;
@@ -533,10 +527,6 @@ class DfnModel final : public CellModel {
   double voltage(const double* y) const { return y[iPs_ + Ne_ - 1] - y[iI_] * end_resistance(); }
 
  private:
-  static void check_ambient(double T_K) {
-    if (!(T_K > 150 && T_K < 450))
-      throw InputError(fmt::format("ambient temperature {:.2f} K is outside the supported range (150 to 450 K)", T_K));
-  }
   int side(int e) const { return e < Nn_ ? 0 : 1; }
   int xcell(int e) const { return e < Nn_ ? e : e + Ns_; }
   double electrode_thickness(int s) const { return s == 0 ? p_.negative.thickness_m : p_.positive.thickness_m; }

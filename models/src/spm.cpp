@@ -16,9 +16,6 @@ namespace packlife {
 
 namespace {
 
-/// Largest current a voltage or power step may call for, in C-rates; beyond it the step is refused.
-constexpr double kMaxControlCRate = 50.0;
-
 /// Electrode constants used in the residual.
 struct ElectrodeConst {
   double cmax, L, a, k0, Ek, D0, ED, sign;  ///< sign: +1 negative, -1 positive (j = sign I /(A a L))
@@ -41,8 +38,7 @@ class SingleParticleModel final : public CellModel {
     if (!(o_.particle_mesh_stretch >= 1.0 && o_.particle_mesh_stretch <= 3.0))
       throw InputError(fmt::format("particle mesh stretch {} must lie in [1, 3]", o_.particle_mesh_stretch));
     if (electrolyte_ && o_.electrolyte_cells < 2) throw InputError("electrolyte mesh needs at least 2 cells per region");
-    if (!(o_.ambient_K > 150 && o_.ambient_K < 450))
-      throw InputError(fmt::format("ambient temperature {:.2f} K is outside the supported range (150 to 450 K)", o_.ambient_K));
+    check_ambient_temperature(o_.ambient_K);
     eb_ = electrode_balance(p_, p_.cell.reference_temperature_K);
     area_ = p_.cell.electrode_area_m2();
     Tref_ = p_.cell.reference_temperature_K;
@@ -106,8 +102,7 @@ class SingleParticleModel final : public CellModel {
   const SparsityPattern& jacobian_pattern() const override { return pattern_; }
   void set_control(Control c, double v) override { control_ = c; control_value_ = v; }
   void set_ambient(double T_K) override {
-    if (!(T_K > 150 && T_K < 450))
-      throw InputError(fmt::format("ambient temperature {:.2f} K is outside the supported range (150 to 450 K)", T_K));
+    check_ambient_temperature(T_K);
     o_.ambient_K = T_K;
   }
   void set_rest_state(double* y, double x, double ysto, double T_K) const override {
@@ -898,10 +893,7 @@ class SingleParticleModel final : public CellModel {
     if (!I)
       throw Error("could not find the current for {} control at {} {}",
                   control_ == Control::Voltage ? "voltage" : "power", target, control_ == Control::Voltage ? "V" : "W");
-    const double c_rate = std::abs(*I) / p_.cell.nominal_capacity_Ah;
-    if (c_rate > kMaxControlCRate)
-      throw Error("it needs {:.4g} A ({:.0f}C), beyond the {:.0f}C the model is meant for", *I, c_rate,
-                  kMaxControlCRate);
+    check_control_current(*I, p_.cell.nominal_capacity_Ah);
     y[iI_] = *I;
   }
 

@@ -60,6 +60,12 @@ struct ModelOptions {
   AgeingOptions ageing;              ///< degradation mechanisms (none by default)
 };
 
+/// InputError unless T_K lies in the range every model supports (150 to 450 K).
+void check_ambient_temperature(double T_K);
+/// Error unless current I [A] stays within the 50C (of `nominal_Ah`) that a voltage or power step
+/// may call for: beyond it the models are outside what they are meant for.
+void check_control_current(double I, double nominal_Ah);
+
 /// Applies a mesh setting to o: a name ("coarse": 10 cells per region and per particle; "default":
 /// the models' defaults; "fine": 40 per region, 60 per particle) or "E,P" (E finite volumes per
 /// electrolyte region, P per particle radius). InputError naming `what` (e.g. "--mesh") and the
