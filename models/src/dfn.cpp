@@ -446,7 +446,7 @@ class DfnModel final : public CellModel {
     pack(outputs(y, true), mean_stoichiometry(y, 0), v);
     // Linear outputs: the same functions applied to y' (with the constant parts removed).
     std::vector<double>& w = work_;
-    w.assign(yp, yp + n_);
+    w.resize(n_);
     const double T = temperature(y);
     vdot[0] = yp[iPs_ + Ne_ - 1] - yp[iI_] * end_resistance();
     vdot[1] = yp[iI_];
