@@ -258,3 +258,17 @@ TEST_CASE("DFN: particle diffusivity as a function of stoichiometry (ecker2015)"
   CHECK(std::abs(m->particle_lithium_mol(s.final_state.data()) - l0) / l0 < 1e-6);
   CHECK_THROWS_WITH(make_model("spme", p, ModelOptions{}), Catch::Contains("constant particle diffusivity"));
 }
+
+TEST_CASE("validate ecker2015: the DFN against the measured 1C and 5C discharges", "[dfn][validation]") {
+  const ValidationResult r = run_validation("ecker2015", ValidationOptions{});
+  REQUIRE(r.curves.size() == 2);
+  for (const auto& c : r.curves) {
+    INFO(c.name << " RMSE " << c.rmse << " mV over " << c.points << " points");
+    CHECK(c.unit == "mV");
+    CHECK(c.points >= 30);   // (nearly) the whole measured discharge is compared
+    CHECK(c.rmse < 80.0);    // measured 53 (1C) and 63 (5C) mV with the published set
+  }
+  // Less charge at 5C than at 1C, both near the 0.156 A h pair capacity.
+  CHECK(r.metrics["capacity_5C_Ah"].get<double>() < r.metrics["capacity_1C_Ah"].get<double>());
+  CHECK(r.metrics["capacity_1C_Ah"].get<double>() == Approx(0.156).epsilon(0.1));
+}

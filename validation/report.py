@@ -96,6 +96,17 @@ def main():
             svg_plot(os.path.join(OUT, "comsol.svg"), "DFN vs COMSOL (Marquis 2019 cell)",
                      "discharged charge / nominal capacity", "voltage [V]", series)
             lines += ["![comsol](validation/comsol.svg)", ""]
+        if c["case"] == "ecker2015":
+            rows = list(csv.DictReader(open(os.path.join(OUT, "ecker2015.csv"))))
+            series = []
+            for i, rate in enumerate(sorted({r["c_rate"] for r in rows}, key=float)):
+                rr = [r for r in rows if r["c_rate"] == rate]
+                x = [float(r["time_s"]) for r in rr]
+                series.append((f"{rate}C measured", x, [float(r["voltage_measured_V"]) for r in rr], "dots", colours[i]))
+                series.append((f"{rate}C packlife DFN", x, [float(r["voltage_sim_V"]) for r in rr], "line", colours[i]))
+            svg_plot(os.path.join(OUT, "ecker2015.svg"), "DFN vs measured discharges (Ecker 2015 Kokam cell)",
+                     "time [s]", "voltage [V]", series)
+            lines += ["![ecker2015](validation/ecker2015.svg)", ""]
         if c["case"] == "nasa-pcoe":
             rows = list(csv.DictReader(open(os.path.join(OUT, "nasa-pcoe.csv"))))
             series = []

@@ -22,5 +22,6 @@ struct ComsolRun {
 ComsolRun run_comsol_rate(const ParameterSet& p, const ModelOptions& mo, double c_rate, const std::string& file);
 
 ValidationResult comsol_case(const ValidationOptions& o);
+ValidationResult ecker2015_case(const ValidationOptions& o);
 
 }  // namespace packlife

@@ -1,14 +1,18 @@
 /// @file validation_dfn.cpp
 /// DFN validation cases against independent references: `comsol` (the COMSOL DFN solution of the
-/// Marquis et al. 2019 cell, voltage and internal profiles at five rates).
+/// Marquis et al. 2019 cell, voltage and internal profiles at five rates) and `ecker2015` (measured 1C
+/// and 5C discharges of the Kokam cell of Ecker et al. 2015).
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
+#include "packlife/core/csv.hpp"
 #include "packlife/core/dae.hpp"
 #include "packlife/core/error.hpp"
 #include "packlife/models/cell_model.hpp"
+#include "packlife/models/simulation.hpp"
 #include "packlife/models/validation.hpp"
 #include "validation_cases.hpp"
 
@@ -171,6 +175,62 @@ ValidationResult comsol_case(const ValidationOptions& o) {
                     "24 A/m2 per 1C, runs not stopped at a voltage cut-off. Profiles are compared at the COMSOL nodes "
                     "(packlife's cell-centre values interpolated linearly) over all 200 reference times; potentials "
                     "with phi_s = 0 at the negative collector in both.");
+  return r;
+}
+
+ValidationResult ecker2015_case(const ValidationOptions& o) {
+  ValidationResult r;
+  r.name = "ecker2015";
+  r.description = "DFN with lumped thermal against the measured 1C and 5C discharges of the Kokam SLPB 75106100 "
+                  "(Ecker et al. 2015 Part II), 25 C";
+  ParameterSet p = load_parameter_set(o.params.empty() ? "ecker2015" : o.params);
+  if (!o.set.empty()) apply_parameter_overrides(p, o.set, "command line");
+  r.parameter_set = p.identity();
+  ModelOptions mo = o.model_options;
+  mo.thermal = Thermal::Lumped;
+  mo.ambient_K = 298.15;
+  ValidationTable t{"ecker2015.csv", {"c_rate", "time_s", "voltage_sim_V", "voltage_measured_V"}, {}};
+  double worst = 0;
+  for (const int c : {1, 5}) {
+    const CsvTable data = CsvTable::read(fmt::format("{}/ecker2015/Ecker_{}C.csv", data_dir(), c));
+    const int ct = data.column("time_s"), cv = data.column("voltage_V");
+    auto model = make_model("dfn", p, mo);
+    // Start where the measurement starts: the set's initial particle concentrations at rest.
+    const ElectrodeBalance& eb = model->balance();
+    const double x0 = p.negative.initial_concentration_mol_m3 / p.negative.max_concentration_mol_m3;
+    SimulationOptions so;
+    so.initial_soc = std::clamp((x0 - eb.x0) / (eb.x100 - eb.x0), 0.0, 1.0);
+    const Solution s = simulate(*model, parse_experiment(fmt::format("Discharge at {}C until {:g} V", c,
+                                                                     p.cell.lower_voltage_cutoff_V)), so);
+    if (!s.stopped.empty()) r.notes.push_back(fmt::format("{}C: {}", c, s.stopped));
+    std::vector<double> sim_mV, meas_mV;
+    size_t beyond = 0;
+    for (size_t i = 0; i < data.rows(); ++i) {
+      const double tm = data.number(i, ct), vm = data.number(i, cv);
+      if (tm > s.time_s.back()) {
+        ++beyond;
+        continue;
+      }
+      const double vs = interp_linear(s.time_s, s.voltage_V, tm);
+      sim_mV.push_back(1e3 * vs);
+      meas_mV.push_back(1e3 * vm);
+      t.rows.push_back({num(c), num(tm), num(vs), num(vm)});
+    }
+    ValidationCurve v = compare_curves(fmt::format("{}C voltage", c), "mV", sim_mV, meas_mV);
+    worst = std::max(worst, v.rmse);
+    r.curves.push_back(v);
+    r.metrics[fmt::format("capacity_{}C_Ah", c)] = s.discharge_capacity_Ah.back();
+    if (beyond > 0)
+      r.notes.push_back(fmt::format("{}C: {} measured points lie after the simulated discharge reached {:g} V and are "
+                                    "not compared", c, beyond, p.cell.lower_voltage_cutoff_V));
+    if (o.progress) o.progress(fmt::format("ecker2015 {}C: voltage RMSE {:.1f} mV", c, v.rmse));
+  }
+  r.tables.push_back(std::move(t));
+  r.metrics["worst_voltage_rmse_mV"] = worst;
+  r.notes.push_back("Measured data digitised by Richardson et al. (2020) from Ecker et al. (2015) Part II "
+                    "(datasets/ecker2015/README.md). One electrode pair of the 7.5 A h stack (1C = 0.15625 A), starting "
+                    "from the set's initial concentrations, lumped thermal at 25 C ambient. The parameter set is as "
+                    "published (no fitting to these curves); its limits are in docs/models.md.");
   return r;
 }
 
