@@ -272,3 +272,43 @@ TEST_CASE("validate ecker2015: the DFN against the measured 1C and 5C discharges
   CHECK(r.metrics["capacity_5C_Ah"].get<double>() < r.metrics["capacity_1C_Ah"].get<double>());
   CHECK(r.metrics["capacity_1C_Ah"].get<double>() == Approx(0.156).epsilon(0.1));
 }
+
+TEST_CASE("DFN: electrolyte laws of concentration and temperature (ai2020)", "[dfn][physics]") {
+  const ParameterSet p = load_parameter_set("ai2020");
+  ModelOptions o;
+  o.particle_cells = 6;
+  o.electrolyte_cells = 4;
+  o.thermal = Thermal::Lumped;
+  auto m = make_model("dfn", p, o);
+  const int n = m->size();
+  std::vector<double> y = m->initial_state(0.6, 305.0), yp(n, 0.0);
+  for (int i = 0; i < n - 2; ++i) y[i] *= 1.0 + 0.01 * std::sin(1.3 * i);  // c_e varies: the TDF and kappa do
+  y[n - 1] = 2.0;
+  for (int i = 0; i < n; ++i) yp[i] = 1e-3 * std::cos(0.7 * i);
+  for (Control c : {Control::Current, Control::Voltage}) {
+    m->set_control(c, c == Control::Current ? 2.0 : 3.8);
+    // Central differences over a 1e-4 step: the set's 9th-order OCP polynomials (coefficients up to
+    // 3e6) carry ~1e-10 V of round-off, which a 1e-6 step turns into 4e-4 relative noise.
+    const auto check = test::check_jacobian(*m, y, yp, 0.37, 100.0, 1e-6, 1e-4);
+    INFO("control " << int(c) << " worst at row " << check.worst_row << " col " << check.worst_col);
+    CHECK(check.unlisted < 1e-9);
+    CHECK(check.worst < 1e-4);
+  }
+  CHECK_THROWS_WITH(make_model("spme", p, ModelOptions{}), Catch::Contains("concentration alone"));
+  CHECK_NOTHROW(make_model("spm", p, ModelOptions{}));  // no electrolyte in the SPM
+}
+
+TEST_CASE("validate enertech: voltage and temperature rise of the Enertech pouch", "[dfn][validation]") {
+  const ValidationResult r = run_validation("enertech", ValidationOptions{});
+  REQUIRE(r.curves.size() == 6);
+  std::vector<double> rise_rmse;
+  for (const auto& c : r.curves) {
+    INFO(c.name << " RMSE " << c.rmse << " " << c.unit);
+    CHECK(c.points > 1000);
+    if (c.unit == "mV") CHECK(c.rmse < 80.0);  // measured 51-59 mV, mostly the last minutes
+    if (c.unit == "K") CHECK(c.rmse < 1.0);    // measured 0.19-0.55 K
+  }
+  // Delivered charge falls with rate.
+  CHECK(r.metrics["capacity_2C_Ah"].get<double>() < r.metrics["capacity_1C_Ah"].get<double>());
+  CHECK(r.metrics["capacity_1C_Ah"].get<double>() < r.metrics["capacity_0.5C_Ah"].get<double>());
+}

@@ -107,6 +107,19 @@ def main():
             svg_plot(os.path.join(OUT, "ecker2015.svg"), "DFN vs measured discharges (Ecker 2015 Kokam cell)",
                      "time [s]", "voltage [V]", series)
             lines += ["![ecker2015](validation/ecker2015.svg)", ""]
+        if c["case"] == "enertech":
+            rows = list(csv.DictReader(open(os.path.join(OUT, "enertech.csv"))))
+            for q, label, name in (("voltage_V", "voltage [V]", "enertech"), ("temperature_rise_K",
+                                                                                "temperature rise [K]", "enertech_T")):
+                series = []
+                for i, rate in enumerate(sorted({r["c_rate"] for r in rows}, key=float)):
+                    rr = [r for r in rows if r["c_rate"] == rate and r["quantity"] == q][::2]
+                    x = [float(r["time_s"]) for r in rr]
+                    series.append((f"{rate}C measured", x, [float(r["measured"]) for r in rr], "dots", colours[i]))
+                    series.append((f"{rate}C packlife DFN", x, [float(r["simulated"]) for r in rr], "line", colours[i]))
+                svg_plot(os.path.join(OUT, f"{name}.svg"), f"DFN + lumped thermal vs measured Enertech pouch: {label}",
+                         "time [s]", label, series)
+                lines += [f"![{name}](validation/{name}.svg)", ""]
         if c["case"] == "nasa-pcoe":
             rows = list(csv.DictReader(open(os.path.join(OUT, "nasa-pcoe.csv"))))
             series = []

@@ -631,12 +631,15 @@ class DfnModel final : public CellModel {
     const int r = l + 1;
     const S aD = arrhenius_s(el.diffusivity_activation_J_mol, Tref_, T);
     const S aK = arrhenius_s(el.conductivity_activation_J_mol, Tref_, T);
-    const S Dl = tor_[l] * el.diffusivity_m2_s(cl) * aD, Dr = tor_[r] * el.diffusivity_m2_s(cr) * aD;
-    const S kl = tor_[l] * el.conductivity_S_m(cl) * aK, kr = tor_[r] * el.conductivity_S_m(cr) * aK;
+    const S Dl = tor_[l] * el.diffusivity_m2_s(cl, T) * aD, Dr = tor_[r] * el.diffusivity_m2_s(cr, T) * aD;
+    const S kl = tor_[l] * el.conductivity_S_m(cl, T) * aK, kr = tor_[r] * el.conductivity_S_m(cr, T) * aK;
+    // Thermodynamic factor at the face (mean of the two cells' concentrations).
+    const S tdf = el.thermodynamic_factor.varies() ? el.thermodynamic_factor(0.5 * (cl + cr), T)
+                                                   : S(el.thermodynamic_factor.constant + 0.0 * cl);
     N = -(cr - cl) / (0.5 * h_[l] / Dl + 0.5 * h_[r] / Dr);
     const S G = 1.0 / (0.5 * h_[l] / kl + 0.5 * h_[r] / kr);
     const S dphi = pr - pl;
-    i = -G * (dphi - 2.0 * (1.0 - el.transference_number) * el.thermodynamic_factor * kGasConstant * T / kFaraday *
+    i = -G * (dphi - 2.0 * (1.0 - el.transference_number) * tdf * kGasConstant * T / kFaraday *
                          (log(cr) - log(cl)));
     heat = -i * dphi;
   }

@@ -192,8 +192,92 @@ S diffusivity_ecker2015(const S& c) {
   return 8.314462618 * kEckerTref / (96485.33212 * 96485.33212) * conductivity_ecker2015(c) / c;
 }
 
+// Enertech 2.28 A h LCO/graphite pouch of Ai et al. (2020), J. Electrochem. Soc. 167 013512 (data of
+// Rieger et al. 2016): OCP polynomial fits (valid on the cell's windows, graphite 0.0065-0.84, LCO
+// 0.435-0.9651), entropic coefficients, and the electrolyte laws of Valoen & Reimers (2005) used there.
+
+/// Graphite OCP of the Enertech cell (Ai et al. 2020), 9th-order polynomial, 0.0065 < x < 0.84.
+template <class S>
+S ocp_graphite_ai2020(const S& x) {
+  const double p[] = {-2058.29865, 10040.08960, -20824.86740, 23911.86578, -16576.3692,
+                      7098.09151, -1845.43634, 275.31114, -21.20097, 0.84498};
+  S u = p[0] + 0.0 * x;
+  for (int k = 1; k < 10; ++k) u = u * x + p[k];
+  return u;
+}
+
+/// LiCoO2 OCP of the Enertech cell (Ai et al. 2020), 9th-order polynomial, 0.435 < y < 0.9651.
+template <class S>
+S ocp_lco_ai2020(const S& y) {
+  const double p[] = {-107897.40, 677406.28, -1873803.91, 2996535.44, -3052331.36,
+                      2053377.31, -912135.88, 257964.35, -42146.98, 3035.67};
+  S u = p[0] + 0.0 * y;
+  for (int k = 1; k < 10; ++k) u = u * y + p[k];
+  return u;
+}
+
+/// Graphite entropic coefficient of the Enertech cell (Ai et al. 2020): rational fit [V/K].
+template <class S>
+S dudt_graphite_ai2020(const S& x) {
+  const double a[] = {-16515.05308, 38379.18127, -37147.8947, 19329.7549, -5812.278127,
+                      1004.911008, -91.79325798, 3.299265709, 0.005269056};
+  const double b[] = {165705.8597, -385821.1607, 374577.3152, -195881.6488, 59431.3,
+                      -10481.80419, 1017.234804, -48.09287227, 1.0};
+  S num = a[0] + 0.0 * x, den = b[0] + 0.0 * x;
+  for (int k = 1; k < 9; ++k) {
+    num = num * x + a[k];
+    den = den * x + b[k];
+  }
+  return 1e-3 * num / den;
+}
+
+/// LiCoO2 entropic coefficient of the Enertech cell (Ai et al. 2020): 7th-order polynomial [V/K].
+template <class S>
+S dudt_lco_ai2020(const S& y) {
+  const double p[] = {-3.20392657, 14.5719049, -27.9047599, 29.1744564, -17.992018, 6.54799331, -1.30382445,
+                      0.109667298};
+  S u = p[0] + 0.0 * y;
+  for (int k = 1; k < 8; ++k) u = u * y + p[k];
+  return u;
+}
+
+/// LiPF6 in EC:DMC conductivity of Valoen & Reimers (2005), J. Electrochem. Soc. 152 A882, Eq. 17,
+/// as used by Ai et al. (2020): kappa = 1e-4 c (k00 + k01 c + k02 c^2 + (k10 + k11 c + k12 c^2) T +
+/// (k20 + k21 c) T^2)^2 with c in mol/m3 [S/m].
+template <class S>
+S conductivity_valoen2005(const S& c, const S& T) {
+  const S a = (-10.5 + 0.668e-3 * c + 0.494e-6 * c * c) + (0.074 - 1.78e-5 * c - 8.86e-10 * c * c) * T +
+              (-6.96e-5 + 2.8e-8 * c) * T * T;
+  return 1e-4 * c * a * a;
+}
+template <class S>
+S conductivity_valoen2005_298(const S& c) { return conductivity_valoen2005(c, S(298.15 + 0.0 * c)); }
+
+/// LiPF6 diffusivity of Valoen & Reimers (2005), Eq. 13: log10 D[cm2/s] = -4.43 - 54/(T - 229 - 5 c)
+/// - 0.22 c with c in mol/l; here c in mol/m3 and D converted to m2/s (3.2e-10 at 1 M, 298 K).
+template <class S>
+S diffusivity_valoen2005(const S& c, const S& T) {
+  return 1e-4 * exp((-4.43 - 54.0 / (T - 229.0 - 5e-3 * c) - 0.22e-3 * c) * std::log(10.0));
+}
+template <class S>
+S diffusivity_valoen2005_298(const S& c) { return diffusivity_valoen2005(c, S(298.15 + 0.0 * c)); }
+
+/// Thermodynamic factor (1 + dln f/dln c) of Valoen & Reimers (2005), Eq. 16, with t+ = 0.38 as in Ai et
+/// al. (2020): (0.601 - 0.24 sqrt(c/1000) + 0.982 (1 - 0.0052 (T - 294)) (c/1000)^1.5) / (1 - t+).
+template <class S>
+S tdf_valoen2005(const S& c, const S& T) {
+  using std::sqrt;
+  const S m = c / 1000.0;
+  return (0.601 - 0.24 * sqrt(m) + 0.982 * (1.0 - 0.0052 * (T - 294.0)) * m * sqrt(m)) / (1.0 - 0.38);
+}
+template <class S>
+S tdf_valoen2005_298(const S& c) { return tdf_valoen2005(c, S(298.15 + 0.0 * c)); }
+
 #define PACKLIFE_FN(name, arg, unit, cite, fn) \
   NamedFunction { name, arg, unit, cite, &fn<double>, &fn<AD> }
+
+#define PACKLIFE_FN_T(name, arg, unit, cite, fn) \
+  NamedFunction { name, arg, unit, cite, &fn##_298<double>, &fn##_298<AD>, &fn<double>, &fn<AD> }
 
 const std::vector<NamedFunction> kFunctions = {
     PACKLIFE_FN("chen2020_graphite_ocp", "stoichiometry", "V", "Chen2020", ocp_graphite_chen2020),
@@ -214,8 +298,19 @@ const std::vector<NamedFunction> kFunctions = {
     PACKLIFE_FN("ecker2015_nco_diffusivity", "stoichiometry", "m2/s", "Ecker2015", diffusivity_nco_ecker2015),
     PACKLIFE_FN("ecker2015_conductivity", "concentration_mol_m3", "S/m", "Ecker2015", conductivity_ecker2015),
     PACKLIFE_FN("ecker2015_diffusivity", "concentration_mol_m3", "m2/s", "Ecker2015", diffusivity_ecker2015),
+    PACKLIFE_FN("ai2020_graphite_ocp", "stoichiometry", "V", "Ai2020", ocp_graphite_ai2020),
+    PACKLIFE_FN("ai2020_lco_ocp", "stoichiometry", "V", "Ai2020", ocp_lco_ai2020),
+    PACKLIFE_FN("ai2020_graphite_entropic", "stoichiometry", "V/K", "Ai2020", dudt_graphite_ai2020),
+    PACKLIFE_FN("ai2020_lco_entropic", "stoichiometry", "V/K", "Ai2020", dudt_lco_ai2020),
+    PACKLIFE_FN_T("valoen2005_conductivity", "concentration_mol_m3, temperature_K", "S/m", "Valoen2005",
+                  conductivity_valoen2005),
+    PACKLIFE_FN_T("valoen2005_diffusivity", "concentration_mol_m3, temperature_K", "m2/s", "Valoen2005",
+                  diffusivity_valoen2005),
+    PACKLIFE_FN_T("valoen2005_thermodynamic_factor", "concentration_mol_m3, temperature_K", "1", "Valoen2005",
+                  tdf_valoen2005),
 };
 #undef PACKLIFE_FN
+#undef PACKLIFE_FN_T
 }  // namespace
 
 const NamedFunction* find_function(const std::string& name) {

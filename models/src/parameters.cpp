@@ -99,7 +99,7 @@ const std::vector<Spec>& schema() {
       NUM("separator.specific_heat_J_kgK", "J/(kg*K)", 1, 1e5, separator.specific_heat_J_kgK),
       NUM("electrolyte.initial_concentration_mol_m3", "mol/m3", 1, 1e5, electrolyte.initial_concentration_mol_m3),
       NUM("electrolyte.transference_number", "1", 0, 1, electrolyte.transference_number),
-      NUM("electrolyte.thermodynamic_factor", "1", 0, 100, electrolyte.thermodynamic_factor),
+      NUMFUN("electrolyte.thermodynamic_factor", "1", 0, 100, electrolyte.thermodynamic_factor),
       NUMFUN("electrolyte.diffusivity_m2_s", "m2/s", 1e-30, 1, electrolyte.diffusivity_m2_s),
       NUM("electrolyte.diffusivity_activation_J_mol", "J/mol", 0, 1e6, electrolyte.diffusivity_activation_J_mol),
       NUMFUN("electrolyte.conductivity_S_m", "S/m", 1e-9, 1e6, electrolyte.conductivity_S_m),

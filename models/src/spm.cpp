@@ -60,6 +60,17 @@ class SingleParticleModel final : public CellModel {
       c.djdI = sign / (area_ * c.a * c.L);
       return c;
     };
+    // The SPMe's composite electrolyte solution takes a constant thermodynamic factor and laws of the
+    // concentration alone (Arrhenius in T); sets with temperature-dependent laws need the DFN.
+    const ElectrolyteParameters& el = p_.electrolyte;
+    for (const auto& [key, f] : {std::pair{"electrolyte.diffusivity_m2_s", &el.diffusivity_m2_s},
+                                 std::pair{"electrolyte.conductivity_S_m", &el.conductivity_S_m}})
+      if (electrolyte_ && f->temperature_dependent())
+        throw InputError(fmt::format("the {} model needs {} as a function of concentration alone; set {} gives a "
+                                     "function of concentration and temperature (use --model dfn)", name(), key, p_.name));
+    if (electrolyte_ && el.thermodynamic_factor.varies())
+      throw InputError(fmt::format("the {} model needs a constant electrolyte.thermodynamic_factor; set {} gives a "
+                                   "function (use --model dfn)", name(), p_.name));
     en_ = ec(p_.negative, +1.0);
     ep_ = ec(p_.positive, -1.0);
     if (electrolyte_) {
@@ -278,7 +289,7 @@ class SingleParticleModel final : public CellModel {
       const S dphi_e = -i * (p_.negative.thickness_m / (3.0 * kappa * tor_n_) +
                              p_.separator.thickness_m / (kappa * tor_s_) +
                              p_.positive.thickness_m / (3.0 * kappa * tor_p_));
-      const S eta_c = 2.0 * (1.0 - p_.electrolyte.transference_number) * p_.electrolyte.thermodynamic_factor *
+      const S eta_c = 2.0 * (1.0 - p_.electrolyte.transference_number) * p_.electrolyte.thermodynamic_factor.constant *
                       RT_F * (z[8] - z[7]);
       const S dphi_s = -i * (p_.negative.thickness_m / (3.0 * sigma_n_eff_) +
                              p_.positive.thickness_m / (3.0 * sigma_p_eff_));

@@ -513,7 +513,7 @@ ValidationCurve compare_curves(const std::string& name, const std::string& unit,
   return c;
 }
 
-std::vector<std::string> validation_case_names() { return {"comsol", "ecker2015", "nasa-pcoe", "baumhofer2014", "severson2019"}; }
+std::vector<std::string> validation_case_names() { return {"comsol", "ecker2015", "enertech", "nasa-pcoe", "baumhofer2014", "severson2019"}; }
 
 void check_validation_case(const std::string& name) {
   const auto known = validation_case_names();
@@ -530,6 +530,7 @@ ValidationResult run_validation(const std::string& name, const ValidationOptions
   ValidationResult r;
   if (name == "comsol") r = comsol_case(o);
   else if (name == "ecker2015") r = ecker2015_case(o);
+  else if (name == "enertech") r = enertech_case(o);
   else if (name == "nasa-pcoe") r = nasa_pcoe(o);
   else if (name == "baumhofer2014") r = baumhofer2014(o);
   else r = severson2019(o);

@@ -23,5 +23,6 @@ ComsolRun run_comsol_rate(const ParameterSet& p, const ModelOptions& mo, double 
 
 ValidationResult comsol_case(const ValidationOptions& o);
 ValidationResult ecker2015_case(const ValidationOptions& o);
+ValidationResult enertech_case(const ValidationOptions& o);
 
 }  // namespace packlife

@@ -1,12 +1,14 @@
 /// @file validation_dfn.cpp
 /// DFN validation cases against independent references: `comsol` (the COMSOL DFN solution of the
 /// Marquis et al. 2019 cell, voltage and internal profiles at five rates) and `ecker2015` (measured 1C
-/// and 5C discharges of the Kokam cell of Ecker et al. 2015).
+/// and 5C discharges of the Kokam cell of Ecker et al. 2015) and `enertech` (measured voltage and
+/// temperature rise of the Enertech pouch of Ai et al. 2020 at 0.5C, 1C and 2C).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include "packlife/core/csv.hpp"
 #include "packlife/core/dae.hpp"
@@ -231,6 +233,93 @@ ValidationResult ecker2015_case(const ValidationOptions& o) {
                     "(datasets/ecker2015/README.md). One electrode pair of the 7.5 A h stack (1C = 0.15625 A), starting "
                     "from the set's initial concentrations, lumped thermal at 25 C ambient. The parameter set is as "
                     "published (no fitting to these curves); its limits are in docs/models.md.");
+  return r;
+}
+
+namespace {
+
+/// Two whitespace-separated numbers per line (time, value); InputError naming file and line otherwise.
+std::pair<std::vector<double>, std::vector<double>> read_two_columns(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, 0, 0, "", "cannot open the measured series");
+  std::vector<double> t, v;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::istringstream ss(line);
+    double a = 0, b = 0;
+    if (!(ss >> a >> b) || !std::isfinite(a) || !std::isfinite(b))
+      throw InputError(path, n, 0, "", fmt::format("expected two numbers 'time value', found '{}'", line));
+    if (!t.empty() && !(a > t.back()))
+      throw InputError(path, n, 0, "", fmt::format("time {} does not increase (previous {})", a, t.back()));
+    t.push_back(a);
+    v.push_back(b);
+  }
+  if (t.size() < 2) throw InputError(path, 0, 0, "", "fewer than two rows");
+  return {t, v};
+}
+
+}  // namespace
+
+ValidationResult enertech_case(const ValidationOptions& o) {
+  ValidationResult r;
+  r.name = "enertech";
+  r.description = "DFN with lumped thermal against the measured voltage and temperature rise of the Enertech 2.28 A h "
+                  "LiCoO2/graphite pouch (Ai et al. 2020) at 0.5C, 1C and 2C, 25 C";
+  ParameterSet p = load_parameter_set(o.params.empty() ? "ai2020" : o.params);
+  if (!o.set.empty()) apply_parameter_overrides(p, o.set, "command line");
+  r.parameter_set = p.identity();
+  ModelOptions mo = o.model_options;
+  mo.thermal = Thermal::Lumped;
+  mo.ambient_K = 298.15;
+  ValidationTable t{"enertech.csv", {"c_rate", "quantity", "time_s", "simulated", "measured"}, {}};
+  double worst_V = 0, worst_T = 0;
+  for (const char* rate : {"0.5", "1", "2"}) {
+    const double c = std::stod(rate);
+    auto model = make_model("dfn", p, mo);
+    const ElectrodeBalance& eb = model->balance();
+    const double x0 = p.negative.initial_concentration_mol_m3 / p.negative.max_concentration_mol_m3;
+    SimulationOptions so;
+    so.initial_soc = std::clamp((x0 - eb.x0) / (eb.x100 - eb.x0), 0.0, 1.0);
+    const Solution s = simulate(*model, parse_experiment(fmt::format("Discharge at {}C until {:g} V", rate,
+                                                                     p.cell.lower_voltage_cutoff_V)), so);
+    if (!s.stopped.empty()) r.notes.push_back(fmt::format("{}C: {}", rate, s.stopped));
+    for (const char* q : {"U", "T"}) {
+      const bool voltage = q[0] == 'U';
+      const auto [tm, vm] = read_two_columns(fmt::format("{}/enertech_ai2020/{}C_discharge_{}.txt", data_dir(), rate, q));
+      std::vector<double> sim, meas;
+      size_t beyond = 0;
+      for (size_t i = 0; i < tm.size(); ++i) {
+        if (tm[i] > s.time_s.back()) {
+          ++beyond;
+          continue;
+        }
+        const double v = voltage ? 1e3 * interp_linear(s.time_s, s.voltage_V, tm[i])
+                                 : interp_linear(s.time_s, s.temperature_K, tm[i]) - s.temperature_K.front();
+        sim.push_back(v);
+        meas.push_back(voltage ? 1e3 * vm[i] : vm[i]);
+        if (sim.size() % 10 == 1)  // the table keeps every 10th compared point (1 s data: 10 s spacing)
+          t.rows.push_back({num(c), voltage ? "voltage_V" : "temperature_rise_K", num(tm[i]),
+                            num(voltage ? v / 1e3 : v), num(vm[i])});
+      }
+      ValidationCurve cv = compare_curves(fmt::format("{}C {}", rate, voltage ? "voltage" : "temperature rise"),
+                                          voltage ? "mV" : "K", sim, meas);
+      (voltage ? worst_V : worst_T) = std::max(voltage ? worst_V : worst_T, cv.rmse);
+      r.curves.push_back(cv);
+      if (beyond > 0)
+        r.notes.push_back(fmt::format("{}C {}: {} measured points lie after the simulated discharge reached {:g} V "
+                                      "and are not compared", rate, voltage ? "voltage" : "temperature", beyond,
+                                      p.cell.lower_voltage_cutoff_V));
+    }
+    r.metrics[fmt::format("capacity_{}C_Ah", rate)] = s.discharge_capacity_Ah.back();
+    if (o.progress) o.progress(fmt::format("enertech {}C done", rate));
+  }
+  r.tables.push_back(std::move(t));
+  r.metrics["worst_voltage_rmse_mV"] = worst_V;
+  r.metrics["worst_temperature_rmse_K"] = worst_T;
+  r.notes.push_back("Measured data of Ai et al. (2020) (datasets/enertech_ai2020/README.md): voltage and surface "
+                    "temperature rise; the lumped model's temperature is the cell average. Starts from the set's initial "
+                    "concentrations (SOC 1), 25 C ambient, h = 35 W/(m2 K) as in Ai et al.; no fitting to these curves.");
   return r;
 }
 

@@ -19,6 +19,10 @@ struct NamedFunction {
   const char* citation;
   double (*f)(const double&);
   AD (*f_ad)(const AD&);
+  /// Functions of the argument and the temperature [K] (the electrolyte laws of some sets); f and
+  /// f_ad then evaluate them at 298.15 K. Null for functions of the argument alone.
+  double (*fT)(const double&, const double&) = nullptr;
+  AD (*fT_ad)(const AD&, const AD&) = nullptr;
 };
 
 /// Looks a function up by name; nullptr if unknown.
@@ -55,6 +59,13 @@ struct ScalarFunction {
   AD operator()(const AD& x) const {
     return fn ? fn->f_ad(x) : table ? (*table)(x) : AD(constant, ADVec::Zero());
   }
+  /// Whether the value depends on the temperature too (a function of (x, T)).
+  bool temperature_dependent() const { return fn && fn->fT; }
+  /// Value at x and temperature T [K] (T is ignored unless temperature_dependent()).
+  double operator()(double x, double T) const { return temperature_dependent() ? fn->fT(x, T) : (*this)(x); }
+  AD operator()(const AD& x, const AD& T) const { return temperature_dependent() ? fn->fT_ad(x, T) : (*this)(x); }
+  /// Whether it is a function or a table rather than a constant.
+  bool varies() const { return fn || table; }
 };
 
 }  // namespace packlife

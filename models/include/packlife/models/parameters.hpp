@@ -56,7 +56,8 @@ struct SeparatorParameters {
 struct ElectrolyteParameters {
   double initial_concentration_mol_m3 = 1000;
   double transference_number = 0;
-  double thermodynamic_factor = 1;
+  /// 1 + dln f/dln c: a constant or a function of concentration (and temperature; DFN only).
+  ScalarFunction thermodynamic_factor{nullptr, nullptr, 1.0};
   ScalarFunction diffusivity_m2_s;
   double diffusivity_activation_J_mol = 0;
   ScalarFunction conductivity_S_m;
