@@ -312,3 +312,26 @@ TEST_CASE("validate enertech: voltage and temperature rise of the Enertech pouch
   CHECK(r.metrics["capacity_2C_Ah"].get<double>() < r.metrics["capacity_1C_Ah"].get<double>());
   CHECK(r.metrics["capacity_1C_Ah"].get<double>() < r.metrics["capacity_0.5C_Ah"].get<double>());
 }
+
+TEST_CASE("validate enertech: a corrupt measured file is bad input naming file and line", "[dfn][errors]") {
+  namespace fs = std::filesystem;
+  const std::string dir = test::temp_dir("enertech_bad");
+  const std::string real = data_dir();
+  fs::create_directory_symlink(fs::absolute(real + "/parameters"), dir + "/parameters");
+  fs::create_directories(dir + "/enertech_ai2020");
+  for (const char* f : {"0.5C_discharge_U.txt", "0.5C_discharge_T.txt"})
+    fs::copy_file(real + "/enertech_ai2020/" + f, dir + "/enertech_ai2020/" + f);
+  // The 0.5C voltage file loses its order on line 3.
+  test::write_file(dir + "/enertech_ai2020", "0.5C_discharge_U.txt", "0 4.18\n10 4.10\n5 4.09\n");
+  const char* old = std::getenv("PACKLIFE_DATA_DIR");
+  const std::string saved = old ? old : "";
+  setenv("PACKLIFE_DATA_DIR", dir.c_str(), 1);
+  CHECK_THROWS_WITH(run_validation("enertech", ValidationOptions{}),
+                    Catch::Contains("0.5C_discharge_U.txt") && Catch::Contains("3") && Catch::Contains("does not increase"));
+  test::write_file(dir + "/enertech_ai2020", "0.5C_discharge_U.txt", "0 4.18\nten 4.10\n");
+  CHECK_THROWS_WITH(run_validation("enertech", ValidationOptions{}), Catch::Contains("expected two numbers"));
+  fs::remove(dir + "/enertech_ai2020/0.5C_discharge_T.txt");
+  test::write_file(dir + "/enertech_ai2020", "0.5C_discharge_U.txt", "0 4.18\n10 4.10\n");
+  CHECK_THROWS_WITH(run_validation("enertech", ValidationOptions{}), Catch::Contains("cannot open"));
+  if (old) setenv("PACKLIFE_DATA_DIR", saved.c_str(), 1); else unsetenv("PACKLIFE_DATA_DIR");
+}

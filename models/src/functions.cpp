@@ -196,49 +196,46 @@ S diffusivity_ecker2015(const S& c) {
 // Rieger et al. 2016): OCP polynomial fits (valid on the cell's windows, graphite 0.0065-0.84, LCO
 // 0.435-0.9651), entropic coefficients, and the electrolyte laws of Valoen & Reimers (2005) used there.
 
+/// Polynomial with coefficients from the highest power down, by Horner's rule.
+template <class S, size_t N>
+S horner(const double (&p)[N], const S& x) {
+  S u = p[0] + 0.0 * x;
+  for (size_t k = 1; k < N; ++k) u = u * x + p[k];
+  return u;
+}
+
 /// Graphite OCP of the Enertech cell (Ai et al. 2020), 9th-order polynomial, 0.0065 < x < 0.84.
 template <class S>
 S ocp_graphite_ai2020(const S& x) {
-  const double p[] = {-2058.29865, 10040.08960, -20824.86740, 23911.86578, -16576.3692,
-                      7098.09151, -1845.43634, 275.31114, -21.20097, 0.84498};
-  S u = p[0] + 0.0 * x;
-  for (int k = 1; k < 10; ++k) u = u * x + p[k];
-  return u;
+  static constexpr double p[] = {-2058.29865, 10040.08960, -20824.86740, 23911.86578, -16576.3692,
+                                 7098.09151,  -1845.43634, 275.31114,    -21.20097,   0.84498};
+  return horner(p, x);
 }
 
 /// LiCoO2 OCP of the Enertech cell (Ai et al. 2020), 9th-order polynomial, 0.435 < y < 0.9651.
 template <class S>
 S ocp_lco_ai2020(const S& y) {
-  const double p[] = {-107897.40, 677406.28, -1873803.91, 2996535.44, -3052331.36,
-                      2053377.31, -912135.88, 257964.35, -42146.98, 3035.67};
-  S u = p[0] + 0.0 * y;
-  for (int k = 1; k < 10; ++k) u = u * y + p[k];
-  return u;
+  static constexpr double p[] = {-107897.40, 677406.28, -1873803.91, 2996535.44, -3052331.36,
+                                 2053377.31, -912135.88, 257964.35,  -42146.98,  3035.67};
+  return horner(p, y);
 }
 
 /// Graphite entropic coefficient of the Enertech cell (Ai et al. 2020): rational fit [V/K].
 template <class S>
 S dudt_graphite_ai2020(const S& x) {
-  const double a[] = {-16515.05308, 38379.18127, -37147.8947, 19329.7549, -5812.278127,
-                      1004.911008, -91.79325798, 3.299265709, 0.005269056};
-  const double b[] = {165705.8597, -385821.1607, 374577.3152, -195881.6488, 59431.3,
-                      -10481.80419, 1017.234804, -48.09287227, 1.0};
-  S num = a[0] + 0.0 * x, den = b[0] + 0.0 * x;
-  for (int k = 1; k < 9; ++k) {
-    num = num * x + a[k];
-    den = den * x + b[k];
-  }
-  return 1e-3 * num / den;
+  static constexpr double a[] = {-16515.05308, 38379.18127, -37147.8947, 19329.7549, -5812.278127,
+                                 1004.911008,  -91.79325798, 3.299265709, 0.005269056};
+  static constexpr double b[] = {165705.8597, -385821.1607, 374577.3152, -195881.6488, 59431.3,
+                                 -10481.80419, 1017.234804,  -48.09287227, 1.0};
+  return 1e-3 * horner(a, x) / horner(b, x);
 }
 
 /// LiCoO2 entropic coefficient of the Enertech cell (Ai et al. 2020): 7th-order polynomial [V/K].
 template <class S>
 S dudt_lco_ai2020(const S& y) {
-  const double p[] = {-3.20392657, 14.5719049, -27.9047599, 29.1744564, -17.992018, 6.54799331, -1.30382445,
-                      0.109667298};
-  S u = p[0] + 0.0 * y;
-  for (int k = 1; k < 8; ++k) u = u * y + p[k];
-  return u;
+  static constexpr double p[] = {-3.20392657, 14.5719049, -27.9047599, 29.1744564, -17.992018, 6.54799331,
+                                 -1.30382445, 0.109667298};
+  return horner(p, y);
 }
 
 /// LiPF6 in EC:DMC conductivity of Valoen & Reimers (2005), J. Electrochem. Soc. 152 A882, Eq. 17,

@@ -180,6 +180,22 @@ ValidationResult comsol_case(const ValidationOptions& o) {
   return r;
 }
 
+namespace {
+
+/// A DFN constant-current discharge at `rate` (C-rate as text) to the set's lower cut-off, starting where
+/// the measured discharges start: at rest at the set's initial particle concentrations.
+Solution measured_discharge(const ParameterSet& p, const ModelOptions& mo, const std::string& rate) {
+  auto model = make_model("dfn", p, mo);
+  const ElectrodeBalance& eb = model->balance();
+  const double x0 = p.negative.initial_concentration_mol_m3 / p.negative.max_concentration_mol_m3;
+  SimulationOptions so;
+  so.initial_soc = std::clamp((x0 - eb.x0) / (eb.x100 - eb.x0), 0.0, 1.0);
+  return simulate(*model, parse_experiment(fmt::format("Discharge at {}C until {:g} V", rate,
+                                                       p.cell.lower_voltage_cutoff_V)), so);
+}
+
+}  // namespace
+
 ValidationResult ecker2015_case(const ValidationOptions& o) {
   ValidationResult r;
   r.name = "ecker2015";
@@ -196,14 +212,7 @@ ValidationResult ecker2015_case(const ValidationOptions& o) {
   for (const int c : {1, 5}) {
     const CsvTable data = CsvTable::read(fmt::format("{}/ecker2015/Ecker_{}C.csv", data_dir(), c));
     const int ct = data.column("time_s"), cv = data.column("voltage_V");
-    auto model = make_model("dfn", p, mo);
-    // Start where the measurement starts: the set's initial particle concentrations at rest.
-    const ElectrodeBalance& eb = model->balance();
-    const double x0 = p.negative.initial_concentration_mol_m3 / p.negative.max_concentration_mol_m3;
-    SimulationOptions so;
-    so.initial_soc = std::clamp((x0 - eb.x0) / (eb.x100 - eb.x0), 0.0, 1.0);
-    const Solution s = simulate(*model, parse_experiment(fmt::format("Discharge at {}C until {:g} V", c,
-                                                                     p.cell.lower_voltage_cutoff_V)), so);
+    const Solution s = measured_discharge(p, mo, fmt::format("{}", c));
     if (!s.stopped.empty()) r.notes.push_back(fmt::format("{}C: {}", c, s.stopped));
     std::vector<double> sim_mV, meas_mV;
     size_t beyond = 0;
@@ -276,13 +285,7 @@ ValidationResult enertech_case(const ValidationOptions& o) {
   double worst_V = 0, worst_T = 0;
   for (const char* rate : {"0.5", "1", "2"}) {
     const double c = std::stod(rate);
-    auto model = make_model("dfn", p, mo);
-    const ElectrodeBalance& eb = model->balance();
-    const double x0 = p.negative.initial_concentration_mol_m3 / p.negative.max_concentration_mol_m3;
-    SimulationOptions so;
-    so.initial_soc = std::clamp((x0 - eb.x0) / (eb.x100 - eb.x0), 0.0, 1.0);
-    const Solution s = simulate(*model, parse_experiment(fmt::format("Discharge at {}C until {:g} V", rate,
-                                                                     p.cell.lower_voltage_cutoff_V)), so);
+    const Solution s = measured_discharge(p, mo, rate);
     if (!s.stopped.empty()) r.notes.push_back(fmt::format("{}C: {}", rate, s.stopped));
     for (const char* q : {"U", "T"}) {
       const bool voltage = q[0] == 'U';
