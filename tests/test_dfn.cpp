@@ -330,6 +330,8 @@ TEST_CASE("validate enertech: a corrupt measured file is bad input naming file a
                     Catch::Contains("0.5C_discharge_U.txt") && Catch::Contains("3") && Catch::Contains("does not increase"));
   test::write_file(dir + "/enertech_ai2020", "0.5C_discharge_U.txt", "0 4.18\nten 4.10\n");
   CHECK_THROWS_WITH(run_validation("enertech", ValidationOptions{}), Catch::Contains("expected two numbers"));
+  test::write_file(dir + "/enertech_ai2020", "0.5C_discharge_U.txt", "0 4.18\n");
+  CHECK_THROWS_WITH(run_validation("enertech", ValidationOptions{}), Catch::Contains("fewer than two rows"));
   fs::remove(dir + "/enertech_ai2020/0.5C_discharge_T.txt");
   test::write_file(dir + "/enertech_ai2020", "0.5C_discharge_U.txt", "0 4.18\n10 4.10\n");
   CHECK_THROWS_WITH(run_validation("enertech", ValidationOptions{}), Catch::Contains("cannot open"));

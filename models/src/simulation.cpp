@@ -119,7 +119,7 @@ class Runner {
     d.atol = m.absolute_tolerances();
     // With ageing, the side-reaction current (with plating a small difference of two large exchange
     // fluxes) would otherwise set the step size; it is re-solved exactly at every step anyway.
-    d.suppress_algebraic_error = m.suppress_algebraic_error();
+    d.suppress_algebraic_error = m.options().ageing.any();
     d.max_num_steps = o.max_internal_steps;
     m_.set_control(Control::Current, 0.0);
     integ_ = std::make_unique<DaeIntegrator>(m_, d);
@@ -245,7 +245,7 @@ class Runner {
       truncate(out, samples0);
       if (!tight_) {
         DaeOptions d;
-        d.suppress_algebraic_error = m_.suppress_algebraic_error();
+        d.suppress_algebraic_error = m_.options().ageing.any();
         d.max_num_steps = o_.max_internal_steps;
         d.rtol = 0.1 * m_.options().rtol;
         d.atol = m_.absolute_tolerances();

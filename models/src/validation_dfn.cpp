@@ -97,7 +97,6 @@ ComsolRun run_comsol_rate(const ParameterSet& p, const ModelOptions& mo, double 
   DaeOptions d;
   d.rtol = mo.rtol;
   d.atol = model->absolute_tolerances();
-  d.suppress_algebraic_error = model->suppress_algebraic_error();
   DaeIntegrator integ(*model, d);
   integ.reinit(0.0, y.data(), yp.data());
   const double t_end = run.time_s.back();
@@ -194,6 +193,55 @@ Solution measured_discharge(const ParameterSet& p, const ModelOptions& mo, const
                                                        p.cell.lower_voltage_cutoff_V)), so);
 }
 
+/// The case's parameter set (the option's, else `fallback`) with the command line's overrides.
+ParameterSet case_set(const ValidationOptions& o, const std::string& fallback) {
+  ParameterSet p = load_parameter_set(o.params.empty() ? fallback : o.params);
+  if (!o.set.empty()) apply_parameter_overrides(p, o.set, "command line");
+  return p;
+}
+
+/// The measured discharges' conditions: the options' mesh and tolerance, lumped thermal, 25 C ambient.
+ModelOptions lumped_25C(const ValidationOptions& o) {
+  ModelOptions mo = o.model_options;
+  mo.thermal = Thermal::Lumped;
+  mo.ambient_K = 298.15;
+  return mo;
+}
+
+/// A measured series (tm, vm) beside the simulated one (s.time_s, series - offset) at the measured times
+/// the simulation reached; `beyond` counts the measured points after its end.
+struct Sampled {
+  std::vector<double> t, sim, meas;
+  size_t beyond = 0;
+};
+Sampled sample_measured(const Solution& s, const std::vector<double>& series, double offset,
+                        const std::vector<double>& tm, const std::vector<double>& vm) {
+  Sampled r;
+  for (size_t i = 0; i < tm.size(); ++i) {
+    if (tm[i] > s.time_s.back()) {
+      ++r.beyond;
+      continue;
+    }
+    r.t.push_back(tm[i]);
+    r.sim.push_back(interp_linear(s.time_s, series, tm[i]) - offset);
+    r.meas.push_back(vm[i]);
+  }
+  return r;
+}
+
+/// Note for measured points the simulation did not reach (none when there are none).
+void note_beyond(ValidationResult& r, const std::string& what, size_t beyond, double cutoff_V) {
+  if (beyond > 0)
+    r.notes.push_back(fmt::format("{}: {} measured points lie after the simulated discharge reached {:g} V and are "
+                                  "not compared", what, beyond, cutoff_V));
+}
+
+/// Values scaled by k (to the curve's unit, e.g. V to mV).
+std::vector<double> scaled(std::vector<double> v, double k) {
+  for (double& x : v) x *= k;
+  return v;
+}
+
 }  // namespace
 
 ValidationResult ecker2015_case(const ValidationOptions& o) {
@@ -201,39 +249,28 @@ ValidationResult ecker2015_case(const ValidationOptions& o) {
   r.name = "ecker2015";
   r.description = "DFN with lumped thermal against the measured 1C and 5C discharges of the Kokam SLPB 75106100 "
                   "(Ecker et al. 2015 Part II), 25 C";
-  ParameterSet p = load_parameter_set(o.params.empty() ? "ecker2015" : o.params);
-  if (!o.set.empty()) apply_parameter_overrides(p, o.set, "command line");
+  const ParameterSet p = case_set(o, "ecker2015");
   r.parameter_set = p.identity();
-  ModelOptions mo = o.model_options;
-  mo.thermal = Thermal::Lumped;
-  mo.ambient_K = 298.15;
+  const ModelOptions mo = lumped_25C(o);
   ValidationTable t{"ecker2015.csv", {"c_rate", "time_s", "voltage_sim_V", "voltage_measured_V"}, {}};
   double worst = 0;
   for (const int c : {1, 5}) {
     const CsvTable data = CsvTable::read(fmt::format("{}/ecker2015/Ecker_{}C.csv", data_dir(), c));
     const int ct = data.column("time_s"), cv = data.column("voltage_V");
+    std::vector<double> tm, vm;
+    for (size_t i = 0; i < data.rows(); ++i) {
+      tm.push_back(data.number(i, ct));
+      vm.push_back(data.number(i, cv));
+    }
     const Solution s = measured_discharge(p, mo, fmt::format("{}", c));
     if (!s.stopped.empty()) r.notes.push_back(fmt::format("{}C: {}", c, s.stopped));
-    std::vector<double> sim_mV, meas_mV;
-    size_t beyond = 0;
-    for (size_t i = 0; i < data.rows(); ++i) {
-      const double tm = data.number(i, ct), vm = data.number(i, cv);
-      if (tm > s.time_s.back()) {
-        ++beyond;
-        continue;
-      }
-      const double vs = interp_linear(s.time_s, s.voltage_V, tm);
-      sim_mV.push_back(1e3 * vs);
-      meas_mV.push_back(1e3 * vm);
-      t.rows.push_back({num(c), num(tm), num(vs), num(vm)});
-    }
-    ValidationCurve v = compare_curves(fmt::format("{}C voltage", c), "mV", sim_mV, meas_mV);
+    const Sampled m = sample_measured(s, s.voltage_V, 0.0, tm, vm);
+    for (size_t i = 0; i < m.t.size(); ++i) t.rows.push_back({num(c), num(m.t[i]), num(m.sim[i]), num(m.meas[i])});
+    ValidationCurve v = compare_curves(fmt::format("{}C voltage", c), "mV", scaled(m.sim, 1e3), scaled(m.meas, 1e3));
     worst = std::max(worst, v.rmse);
     r.curves.push_back(v);
     r.metrics[fmt::format("capacity_{}C_Ah", c)] = s.discharge_capacity_Ah.back();
-    if (beyond > 0)
-      r.notes.push_back(fmt::format("{}C: {} measured points lie after the simulated discharge reached {:g} V and are "
-                                    "not compared", c, beyond, p.cell.lower_voltage_cutoff_V));
+    note_beyond(r, fmt::format("{}C", c), m.beyond, p.cell.lower_voltage_cutoff_V);
     if (o.progress) o.progress(fmt::format("ecker2015 {}C: voltage RMSE {:.1f} mV", c, v.rmse));
   }
   r.tables.push_back(std::move(t));
@@ -275,12 +312,9 @@ ValidationResult enertech_case(const ValidationOptions& o) {
   r.name = "enertech";
   r.description = "DFN with lumped thermal against the measured voltage and temperature rise of the Enertech 2.28 A h "
                   "LiCoO2/graphite pouch (Ai et al. 2020) at 0.5C, 1C and 2C, 25 C";
-  ParameterSet p = load_parameter_set(o.params.empty() ? "ai2020" : o.params);
-  if (!o.set.empty()) apply_parameter_overrides(p, o.set, "command line");
+  const ParameterSet p = case_set(o, "ai2020");
   r.parameter_set = p.identity();
-  ModelOptions mo = o.model_options;
-  mo.thermal = Thermal::Lumped;
-  mo.ambient_K = 298.15;
+  const ModelOptions mo = lumped_25C(o);
   ValidationTable t{"enertech.csv", {"c_rate", "quantity", "time_s", "simulated", "measured"}, {}};
   double worst_V = 0, worst_T = 0;
   for (const char* rate : {"0.5", "1", "2"}) {
@@ -290,29 +324,20 @@ ValidationResult enertech_case(const ValidationOptions& o) {
     for (const char* q : {"U", "T"}) {
       const bool voltage = q[0] == 'U';
       const auto [tm, vm] = read_two_columns(fmt::format("{}/enertech_ai2020/{}C_discharge_{}.txt", data_dir(), rate, q));
-      std::vector<double> sim, meas;
-      size_t beyond = 0;
-      for (size_t i = 0; i < tm.size(); ++i) {
-        if (tm[i] > s.time_s.back()) {
-          ++beyond;
-          continue;
-        }
-        const double v = voltage ? 1e3 * interp_linear(s.time_s, s.voltage_V, tm[i])
-                                 : interp_linear(s.time_s, s.temperature_K, tm[i]) - s.temperature_K.front();
-        sim.push_back(v);
-        meas.push_back(voltage ? 1e3 * vm[i] : vm[i]);
-        if (sim.size() % 10 == 1)  // the table keeps every 10th compared point (1 s data: 10 s spacing)
-          t.rows.push_back({num(c), voltage ? "voltage_V" : "temperature_rise_K", num(tm[i]),
-                            num(voltage ? v / 1e3 : v), num(vm[i])});
-      }
+      // Voltage [V], or the temperature rise above the start [K] (the file's quantity).
+      const Sampled m = voltage ? sample_measured(s, s.voltage_V, 0.0, tm, vm)
+                                : sample_measured(s, s.temperature_K, s.temperature_K.front(), tm, vm);
+      for (size_t i = 0; i < m.t.size(); i += 10)  // the table keeps every 10th point (1 s data: 10 s spacing)
+        t.rows.push_back({num(c), voltage ? "voltage_V" : "temperature_rise_K", num(m.t[i]), num(m.sim[i]),
+                          num(m.meas[i])});
+      const double k = voltage ? 1e3 : 1.0;
       ValidationCurve cv = compare_curves(fmt::format("{}C {}", rate, voltage ? "voltage" : "temperature rise"),
-                                          voltage ? "mV" : "K", sim, meas);
-      (voltage ? worst_V : worst_T) = std::max(voltage ? worst_V : worst_T, cv.rmse);
+                                          voltage ? "mV" : "K", scaled(m.sim, k), scaled(m.meas, k));
+      double& worst = voltage ? worst_V : worst_T;
+      worst = std::max(worst, cv.rmse);
       r.curves.push_back(cv);
-      if (beyond > 0)
-        r.notes.push_back(fmt::format("{}C {}: {} measured points lie after the simulated discharge reached {:g} V "
-                                      "and are not compared", rate, voltage ? "voltage" : "temperature", beyond,
-                                      p.cell.lower_voltage_cutoff_V));
+      note_beyond(r, fmt::format("{}C {}", rate, voltage ? "voltage" : "temperature"), m.beyond,
+                  p.cell.lower_voltage_cutoff_V);
     }
     r.metrics[fmt::format("capacity_{}C_Ah", rate)] = s.discharge_capacity_Ah.back();
     if (o.progress) o.progress(fmt::format("enertech {}C done", rate));

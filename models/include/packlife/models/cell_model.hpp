@@ -132,10 +132,6 @@ class CellModel : public DaeSystem {
   virtual std::vector<double> absolute_tolerances() const = 0;
   virtual std::vector<std::string> unknown_names() const = 0;
   std::string component_name(int i) const override;
-  /// Whether the integrator should leave the algebraic unknowns out of its local error test
-  /// (DaeOptions::suppress_algebraic_error): they are index-1 functions of the differential ones,
-  /// re-solved exactly at every step.
-  virtual bool suppress_algebraic_error() const { return options().ageing.any(); }
   /// Through-thickness profiles of the state (none for the single-particle models).
   virtual std::vector<Profile> profiles(const double* y) const { return {}; }
 
