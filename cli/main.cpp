@@ -264,6 +264,7 @@ nlohmann::json lifecycle_json(const packlife::LifecycleResult& r, double wall_ms
   j["events"] = ev;
   j["cycles"] = r.cycles;
   j["resolved_cycles"] = r.resolved_cycles;
+  j["solver_steps"] = r.solver_steps;
   j["warnings"] = r.warnings;
   j["wall_ms"] = wall_ms;
   return j;

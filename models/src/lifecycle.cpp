@@ -182,6 +182,7 @@ class Lifecycle {
     mo.ageing = parse_ageing("default", median_.p);
     mo.ambient_K = climate_.daily_mean_C(0) + kZeroC;
     mo.particle_cells = static_cast<int>(s.simulation_particle_cells);
+    mo.rtol = s.simulation_rtol;
     mo.electrolyte_cells = static_cast<int>(s.simulation_electrolyte_cells);
     for (Cell* c : {&median_, &weak_}) c->m = make_model(s.simulation_model, c->p, mo);
     rated_cell_Ah_ = median_.m->balance().capacity_Ah;
@@ -447,6 +448,10 @@ class Lifecycle {
     so.keep_time_series = false;
     so.accelerate.enabled = true;
     so.accelerate.tol = s_.simulation_accelerate_tol;
+    if (s_.climate_city != "constant" && s_.simulation_landings_per_year > 0) {
+      so.accelerate.forcing_period_s = 365.0 * kDay;  // the climate's period (Climate::daily_mean_C)
+      so.accelerate.landings_per_period = static_cast<int>(s_.simulation_landings_per_year);
+    }
     Cell* cells[2] = {&median_, &weak_};
     bool ok = true;
     for (int i = 0; i < 2; ++i) {

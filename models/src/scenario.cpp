@@ -100,6 +100,10 @@ const std::vector<Entry>& entries() {
                      "recovery route at the end of life"));
     v.push_back(number("simulation.accelerate_tol", "1", 1e-6, 1e-2, &S::simulation_accelerate_tol,
                        "cycle-jumping error allowed per jump (fractions of lithium and active material)"));
+    v.push_back(number("simulation.landings_per_year", "1", 0, 24, &S::simulation_landings_per_year,
+                       "cycle-jump landings per year under a seasonal climate (0: jumps not tied to the seasons)"));
+    v.push_back(number("simulation.rtol", "1", 1e-7, 1e-2, &S::simulation_rtol,
+                       "integrator relative tolerance of the cell model"));
     v.push_back(number("simulation.particle_cells", "1", 3, 200, &S::simulation_particle_cells,
                        "finite volumes per particle radius"));
     v.push_back(number("simulation.electrolyte_cells", "1", 2, 100, &S::simulation_electrolyte_cells,
@@ -224,6 +228,8 @@ void set_scenario_value(Scenario& s, const std::string& key, const std::string& 
                                    format_number(k.max), k.unit == "1" ? "(a fraction)" : k.unit));
     if (key.size() > 6 && key.compare(key.size() - 6, 6, "_cells") == 0 && v != std::floor(v))
       throw InputError(file, line, column, key, fmt::format("expected a whole number of cells, got '{}'", value));
+    if (key == "simulation.landings_per_year" && v != std::floor(v))
+      throw InputError(file, line, column, key, fmt::format("expected a whole number of landings, got '{}'", value));
     if (key == "fleet.packs" && v != std::floor(v))
       throw InputError(file, line, column, key, fmt::format("expected a whole number of packs, got '{}'", value));
     s.*(e->num) = v;

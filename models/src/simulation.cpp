@@ -573,6 +573,17 @@ class Driver {
     return s;
   }
 
+  /// Longest jump under a periodic forcing (the seasons): landings, each followed by two resolved
+  /// cycles, at most period / landings_per_period apart, so that the trapezoidal rule over the
+  /// resolved increments samples the period evenly (exact for its low harmonics) instead of aliasing
+  /// it (docs/models.md, "Cycle jumping").
+  int forcing_cap(double cycle_s) const {
+    const AccelerateOptions& a = o_.accelerate;
+    if (!(a.forcing_period_s > 0) || !(cycle_s > 0)) return a.max_jump;
+    const double spacing = a.forcing_period_s / a.landings_per_period / cycle_s;  // cycles between landings
+    return std::max(2, static_cast<int>(std::floor(spacing + 1e-9)) - 2);
+  }
+
   void accelerated(const Experiment& exp, const std::string& sig) {
     const AccelerateOptions& a = o_.accelerate;
     const int N = exp.cycles;
@@ -606,7 +617,7 @@ class Driver {
       mem_.last = last;
     };
     while (done < N) {
-      const int kk = std::min({k, N - done - 2, a.max_jump});
+      const int kk = std::min({k, N - done - 2, a.max_jump, forcing_cap(r_.t - t_prev)});
       if (kk < 2) {
         resolve_one();
         k = std::max(k, 2);
@@ -715,6 +726,9 @@ Solution simulate(CellModel& model, const std::vector<Segment>& segments, const 
     throw InputError(fmt::format("accelerate tolerance {} must be in (0, 0.1)", o.accelerate.tol));
   if (o.accelerate.enabled && o.accelerate.max_jump < 2)
     throw InputError(fmt::format("longest jump {} must be at least 2 cycles", o.accelerate.max_jump));
+  if (o.accelerate.enabled && (!(o.accelerate.forcing_period_s >= 0) || o.accelerate.landings_per_period < 1))
+    throw InputError(fmt::format("forcing period {} s must not be negative and landings per period {} must be at "
+                                 "least 1", o.accelerate.forcing_period_s, o.accelerate.landings_per_period));
   if (o.checkup_every < 0) throw InputError(fmt::format("check-up interval {} must not be negative", o.checkup_every));
   Driver d(model, o, warn);
   return d.run(segments);

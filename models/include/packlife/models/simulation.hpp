@@ -27,6 +27,10 @@ struct AccelerateOptions {
   double tol = 2e-4;
   int max_jump = 500;         ///< longest jump [cycles]
   int warmup_cycles = 2;      ///< cycles resolved after the start and after every change of conditions
+  /// Period of a forcing the cycles follow (the seasons of a climate) [s]; 0: none. With one, the
+  /// jump landings are spaced at most period / landings_per_period apart.
+  double forcing_period_s = 0;
+  int landings_per_period = 3;
 };
 
 /// What one cycle moved and the range it spanned (accumulated over its accepted integrator steps).
