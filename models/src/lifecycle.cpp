@@ -233,6 +233,7 @@ class Lifecycle {
     for (int y = 1; y * kYear <= t1 + 1.0; ++y) res_.fade_by_year.push_back(1.0 - pack_soh(y * kYear));
     if (res_.fade_by_year.size() >= 12) res_.fade_12y = res_.fade_by_year[11];
     samples(t1, t2);
+    res_.cycles = median_.rows.back().cycle;  // (a retirement re-runs part of a year: count rows, not runs)
     res_.materials = pack_materials(d_, median_.p, s_.recycling_process);
     for (Cell* c : {&median_, &weak_})
       for (const auto& w : c->first_warnings) res_.warnings.push_back(c->role + " cell: " + w);
@@ -467,7 +468,6 @@ class Lifecycle {
       c.ck = sol.checkpoint;
       res_.resolved_cycles += sol.resolved_cycles;
       res_.solver_steps += sol.solver_steps;
-      if (i == 0) res_.cycles += static_cast<int>(sol.cycles.size());
       if (!sol.stopped.empty()) {
         ok = false;
         stopped = c.role + " cell could not continue: " + sol.stopped;
