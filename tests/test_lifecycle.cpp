@@ -55,6 +55,10 @@ TEST_CASE("scenario: bad keys and values name file, line, column and key", "[lif
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"pack.chemistry=lco"}), Catch::Contains("nmc811, lfp"));
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"seed=-1"}), Catch::Contains("non-negative integer"));
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.particle_cells=7.5"}), Catch::Contains("whole number"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.landings_per_year=2.5"}),
+                      Catch::Contains("simulation.landings_per_year") && Catch::Contains("whole number"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.rtol=0.5"}),
+                      Catch::Contains("simulation.rtol") && Catch::Contains("out of range"));
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"climate.city"}), Catch::Contains("KEY=VALUE"));
   REQUIRE_THROWS_WITH(parse_scenario("pack:\n  energy_kwh: 80\n", "s.yaml"),
                       Catch::Contains("s.yaml:2:3") && Catch::Contains("did you mean 'pack.energy_kWh'"));
