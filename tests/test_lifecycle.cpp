@@ -179,6 +179,26 @@ TEST_CASE("lifecycle: a pack past the plated-lithium limit at the hand-off goes 
   CHECK(ok.second.years > 0.4);
 }
 
+TEST_CASE("lifecycle: the plated-lithium limit judges the last 12 months, not a seasonal peak", "[lifecycle]") {
+  const LifecycleResult r = life({"retire.plated_lithium=0.005"}, 1, 4);
+  REQUIRE_THAT(r.second.end_reason, Catch::Contains("mean of the last 12 months"));
+  const double t_end = r.first.years + r.second.years;
+  double peak_before = 0, mean_last = 0;
+  int n = 0;
+  for (const auto& s : r.samples) {
+    if (s.time_years < t_end - 0.25) peak_before = std::max(peak_before, s.plated_lithium_pct);
+    if (s.time_years > t_end - 1.0 && s.time_years <= t_end + 1e-9) {
+      mean_last += s.plated_lithium_pct;
+      ++n;
+    }
+  }
+  REQUIRE(n > 40);
+  // The reversible part swings with the seasons: a peak passed 0.5 % months before the end, which came
+  // when the year's mean did (weekly samples here, monthly check-ups in the rule).
+  CHECK(peak_before > 0.5);
+  CHECK(mean_last / n == Approx(0.5).margin(0.03));
+}
+
 TEST_CASE("materials: LFP pack holds iron and phosphate, pyrometallurgy loses lithium", "[lifecycle]") {
   const PackDesign d = design_pack("lfp", 75);
   const ParameterSet cell = scaled_cell(load_parameter_set(d.parameter_set), d.area_scale);

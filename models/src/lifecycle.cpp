@@ -212,9 +212,10 @@ class Lifecycle {
     // Screening at the hand-off: a pack that already holds more plated lithium (reversible and dead)
     // than the second-life safety limit, or less capacity than the second-life end, goes to recycling.
     std::string screened;
-    if (!dead_ && plated_fraction(t1) > s_.retire_plated_lithium)
-      screened = fmt::format("no second life: plated lithium {:.3g} % of the cyclable lithium at the hand-off is past "
-                             "retire.plated_lithium = {:g}", 100 * plated_fraction(t1), s_.retire_plated_lithium);
+    if (!dead_ && plated_fraction_12m(t1) > s_.retire_plated_lithium)
+      screened = fmt::format("no second life: plated lithium {:.3g} % of the cyclable lithium (mean of the last 12 "
+                             "months) at the hand-off is past retire.plated_lithium = {:g}",
+                             100 * plated_fraction_12m(t1), s_.retire_plated_lithium);
     else if (!dead_ && pack_soh(t1) < s_.retire_second_life_soh)
       screened = fmt::format("no second life: pack capacity {:.3f} of rated at the hand-off is below "
                              "retire.second_life_soh = {:g}", pack_soh(t1), s_.retire_second_life_soh);
@@ -249,6 +250,14 @@ class Lifecycle {
   double plated_fraction(double t) const {
     const CycleSummary r = row_at(weak_.rows, t);
     return (r.ledger.lithium_plated_mol + r.ledger.lithium_dead_mol) / weak_.li0;
+  }
+  /// Plated lithium judged against retire.plated_lithium: the mean of the last twelve monthly
+  /// check-ups, so that the seasonal swing of the reversible part does not decide the year a slow
+  /// trend crosses the limit (docs/models.md, "Second life").
+  double plated_fraction_12m(double t) const {
+    double sum = 0;
+    for (int k = 0; k < 12; ++k) sum += plated_fraction(t - k * kMonth);
+    return sum / 12.0;
   }
 
   LifeTotals totals(double t0, double t1, const std::string& reason) const {
@@ -602,10 +611,10 @@ class Lifecycle {
     }
     if (soh < s_.retire_second_life_soh)
       return fmt::format("pack capacity {:.3f} of rated fell below retire.second_life_soh = {:g}", soh, s_.retire_second_life_soh);
-    const double pl = plated_fraction(t);
+    const double pl = plated_fraction_12m(t);
     if (pl > s_.retire_plated_lithium)
-      return fmt::format("plated lithium {:.3g} % of the cyclable lithium passed retire.plated_lithium = {:g}", 100 * pl,
-                         s_.retire_plated_lithium);
+      return fmt::format("plated lithium {:.3g} % of the cyclable lithium (mean of the last 12 months) passed "
+                         "retire.plated_lithium = {:g}", 100 * pl, s_.retire_plated_lithium);
     // Knee: over the last twelve months (a whole year, so seasons do not count) the capacity fell
     // faster than knee_factor x the mean rate of the pack's whole life so far, and faster than
     // 1 % a year (judged after a year of second life).

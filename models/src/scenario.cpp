@@ -89,7 +89,7 @@ const std::vector<Entry>& entries() {
     v.push_back(number("retire.second_life_soh", "1", 0.1, 1, &S::retire_second_life_soh,
                        "second life ends below this fraction of rated capacity"));
     v.push_back(number("retire.plated_lithium", "1", 1e-5, 0.5, &S::retire_plated_lithium,
-                       "or when plated lithium (reversible and dead) passes this fraction of the cyclable lithium"));
+                       "or when plated lithium (reversible and dead; mean of the last 12 months) passes this fraction of the cyclable lithium"));
     v.push_back(number("retire.knee_factor", "1", 1.5, 100, &S::retire_knee_factor,
                        "or at a knee: fade over the last 12 months faster than this times the lifetime mean (and > 1 %)"));
     v.push_back(number("retire.max_first_life_years", "year", 0.1, 40, &S::retire_max_first_life_years,
