@@ -349,9 +349,25 @@ struct FitArgs {
   std::string params, out, name, title;
   std::vector<std::string> set, fit;
   int max_iterations = 30;
+  std::string loss = "squares";
   bool json = false, quiet = false;
   std::string command_line;
 };
+
+/// --loss squares | cauchy:SCALE -> the Cauchy scale (0 for least squares).
+double parse_loss(const std::string& text) {
+  using packlife::InputError;
+  if (text == "squares") return 0.0;
+  const std::string prefix = "cauchy:";
+  if (text.rfind(prefix, 0) == 0) {
+    const std::string v = text.substr(prefix.size());
+    char* end = nullptr;
+    const double c = std::strtod(v.c_str(), &end);
+    if (!v.empty() && end && *end == '\0' && std::isfinite(c) && c > 0) return c;
+  }
+  throw InputError("", 0, 0, "--loss", fmt::format("'{}' is not a loss: expected squares or cauchy:SCALE with a positive "
+                                                   "SCALE (the residual size beyond which residuals weigh less)", text));
+}
 
 int run_fit_cmd(const FitArgs& a) {
   using namespace packlife;
@@ -374,8 +390,9 @@ int run_fit_cmd(const FitArgs& a) {
     parse_ageing(a.data.ageing, base);
     target = lab_capacity_target(a.data);
   }
-  AtomicFile out(a.out);  // reserves the path (an unwritable folder is an input error now, not after the fit)
   FitOptions o;
+  o.cauchy_scale = parse_loss(a.loss);
+  AtomicFile out(a.out);  // reserves the path (an unwritable folder is an input error now, not after the fit)
   o.max_iterations = a.max_iterations;
   if (!a.quiet) o.progress = [](const std::string& line) { fmt::print(stderr, "  {}\n", line); };
   FitResult r = fit_parameters(base, params, target, o);
@@ -391,6 +408,7 @@ int run_fit_cmd(const FitArgs& a) {
   nlohmann::json j = {{"target", target.name}, {"residual", target.description}, {"base_parameter_set", base.name},
                       {"converged", r.converged}, {"reason", r.reason}, {"parameters", est},
                       {"rms_residual_initial", std::sqrt(r.ssr_initial / n)}, {"rms_residual", std::sqrt(r.ssr / n)},
+                      {"loss", a.loss}, {"cost_initial", r.cost_initial}, {"cost", r.cost},
                       {"iterations", r.iterations}, {"evaluations", r.evaluations}, {"correlation", r.correlation},
                       {"residuals", res}, {"wall_s", wall}, {"output", r.converged ? a.out : ""}};
   if (r.converged) {
@@ -809,6 +827,8 @@ int main(int argc, char** argv) {
   fit->add_option("--name", fa.name, "name of the fitted set (default: the base set's name + \"-fit\")");
   fit->add_option("--title", fa.title, "title of the fitted set (default: the base set's title, saying which "
                                        "parameters were fitted to what)");
+  fit->add_option("--loss", fa.loss, "squares (least squares) or cauchy:SCALE (robust: residuals well beyond SCALE, such as "
+                                     "an outlying batch of cells, weigh less)")->capture_default_str();
   fit->add_option("--max-iterations", fa.max_iterations, "Levenberg-Marquardt iterations before giving up")
       ->capture_default_str()->check(CLI::Range(1, 1000));
   fit->add_flag("--json", fa.json, "print a JSON report (estimates, confidence intervals, residuals)");

@@ -71,6 +71,35 @@ TEST_CASE("fit: recovers a parameter from synthetic packlife data within its con
   CHECK(sourced);
 }
 
+TEST_CASE("fit: the Cauchy loss keeps an outlying point from pulling the estimate", "[fit]") {
+  const ParameterSet base = load_parameter_set("okane2022");
+  // The synthetic data with three points (of 21) off by 1 % of the capacity (a measurement fault).
+  const FitTarget clean = lab_capacity_target(synthetic_spec());
+  FitTarget bad = clean;
+  bad.residuals = [clean](const ParameterSet& p) {
+    std::vector<double> r = clean.residuals(p);
+    for (size_t i : {5, 12, 19}) r[i] += 0.047;
+    return r;
+  };
+  const std::vector<FitParameter> dsol = {parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s")};
+  const FitResult squares = fit_parameters(base, dsol, bad, FitOptions{});
+  FitOptions robust;
+  robust.cauchy_scale = 0.005;  // A h: ~10 x the noise, well below the faults
+  const FitResult cauchy = fit_parameters(base, dsol, bad, robust);
+  REQUIRE(squares.converged);
+  REQUIRE(cauchy.converged);
+  const double e_sq = std::abs(std::log(squares.estimates[0].value / kTrueDsol));
+  const double e_ca = std::abs(std::log(cauchy.estimates[0].value / kTrueDsol));
+  INFO("least squares " << squares.estimates[0].value << ", Cauchy " << cauchy.estimates[0].value);
+  CHECK(e_ca < 0.05);
+  CHECK(e_ca < e_sq / 3);
+  CHECK(cauchy.cost < cauchy.ssr);  // the loss grows slower than the squares beyond the scale
+  CHECK(squares.cost == Approx(squares.ssr));
+  // A negative scale is an input error.
+  robust.cauchy_scale = -1;
+  CHECK_THROWS_AS(fit_parameters(base, dsol, bad, robust), InputError);
+}
+
 TEST_CASE("fit: a fit that cannot converge says why and estimates nothing", "[fit][errors]") {
   const ParameterSet base = load_parameter_set("okane2022");
   const FitTarget t = lab_capacity_target(synthetic_spec());
@@ -194,6 +223,11 @@ TEST_CASE("cli: fit writes a loadable set only when it converges", "[cli][fit]")
   CHECK(below.code == 2);
   CHECK_THAT(below.out, Catch::Contains("--down-to") && Catch::Contains("[0, 1)"));
   CHECK(test::run_cli("fit --data missing.csv --experiment 'Rest for 1 hour' --fit ageing.sei.solvent_diffusivity_m2_s --out x.yaml").code == 2);
+  for (const char* loss : {"huber", "cauchy:", "cauchy:-1", "cauchy:abc"}) {
+    const auto l = test::run_cli(args + fmt::format(" --loss {} --out x.yaml", loss));
+    CHECK(l.code == 2);
+    CHECK_THAT(l.out, Catch::Contains("--loss") && Catch::Contains("cauchy:SCALE"));
+  }
   CHECK_FALSE(fs::exists("x.yaml"));
   fs::remove("fit_out.yaml");
 }

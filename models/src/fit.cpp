@@ -201,15 +201,34 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
     return s;
   };
 
+  // The minimised sum: squares, or the Cauchy loss c^2 ln(1 + (r/c)^2), minimised by iteratively
+  // re-weighted Gauss-Newton steps with weights w = 1 / (1 + (r/c)^2) (Holland & Welsch 1977).
+  const double c = o.cauchy_scale;
+  if (c < 0 || !std::isfinite(c)) throw InputError("", 0, 0, "--loss", fmt::format("Cauchy scale {} must be positive", c));
+  auto cost = [&](const Eigen::VectorXd& v) {
+    if (c <= 0) return v.squaredNorm();
+    double s = 0;
+    for (int i = 0; i < v.size(); ++i) s += c * c * std::log1p((v[i] / c) * (v[i] / c));
+    return s;
+  };
+  auto weights = [&](const Eigen::VectorXd& v) {
+    Eigen::VectorXd w = Eigen::VectorXd::Ones(v.size());
+    if (c > 0)
+      for (int i = 0; i < v.size(); ++i) w[i] = 1.0 / (1.0 + (v[i] / c) * (v[i] / c));
+    return w;
+  };
+  const char* what = c > 0 ? "Cauchy loss" : "sum of squares";
   Eigen::VectorXd r = evaluate(theta);  // an error here is the caller's (bad data or start)
   res.initial_residuals.assign(r.data(), r.data() + n);
   res.ssr_initial = r.squaredNorm();
-  double ssr = res.ssr_initial;
-  say(fmt::format("start: sum of squares {:.6g} at {}", ssr, values_text(theta)));
+  res.cost_initial = cost(r);
+  double ssr = res.cost_initial;  // the minimised sum
+  say(fmt::format("start: {} {:.6g} at {}", what, ssr, values_text(theta)));
   if (n <= np) {
     res.reason = fmt::format("{} residuals for {} parameters: nothing to estimate the error from", n, np);
     res.residuals = res.initial_residuals;
-    res.ssr = ssr;
+    res.ssr = res.ssr_initial;
+    res.cost = ssr;
     return res;
   }
   auto jacobian = [&](const Eigen::VectorXd& th, const Eigen::VectorXd& r0) {
@@ -228,13 +247,15 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
   try {
     for (res.iterations = 0; res.iterations < o.max_iterations && !done; ++res.iterations) {
       const Eigen::MatrixXd J = jacobian(theta, r);
-      const Eigen::MatrixXd A = J.transpose() * J;
-      const Eigen::VectorXd g = J.transpose() * r;
+      const Eigen::VectorXd w = weights(r);
+      const Eigen::MatrixXd A = J.transpose() * w.asDiagonal() * J;
+      const Eigen::VectorXd g = J.transpose() * w.asDiagonal() * r;
       for (int k = 0; k < np; ++k)
         if (!(A(k, k) > 1e-14 * std::max(1.0, ssr))) {
           res.reason = fmt::format("'{}' does not change the residuals: it cannot be estimated from these data", params[k].key);
           res.residuals.assign(r.data(), r.data() + n);
-          res.ssr = ssr;
+          res.ssr = r.squaredNorm();
+          res.cost = ssr;
           return res;
         }
       if (lambda < 0) lambda = 1e-3;  // Marquardt's scaling: damping lambda diag(J^T J), dimensionless
@@ -249,7 +270,7 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
         Eigen::VectorXd trial = (theta + step).cwiseMax(lo).cwiseMin(hi);
         step = trial - theta;
         const Eigen::VectorXd rt = evaluate(trial);
-        const double ssr_t = rt.squaredNorm();
+        const double ssr_t = cost(rt);
         if (ssr_t < ssr) {
           const double drop = (ssr - ssr_t) / ssr;
           theta = trial;
@@ -257,10 +278,10 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
           ssr = ssr_t;
           lambda = std::max(lambda / 3, 1e-9);
           accepted = true;
-          say(fmt::format("iteration {}: sum of squares {:.6g} at {}", res.iterations + 1, ssr, values_text(theta)));
+          say(fmt::format("iteration {}: {} {:.6g} at {}", res.iterations + 1, what, ssr, values_text(theta)));
           if (drop < o.rel_tol || step.cwiseAbs().maxCoeff() < o.step_tol) {
             done = true;
-            res.reason = drop < o.rel_tol ? fmt::format("the sum of squares fell by less than {:g} of itself", o.rel_tol)
+            res.reason = drop < o.rel_tol ? fmt::format("the {} fell by less than {:g} of itself", what, o.rel_tol)
                                           : fmt::format("no ln(parameter) changed by more than {:g}", o.step_tol);
           }
         } else {
@@ -269,26 +290,31 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
       }
       if (!accepted) {
         done = true;
-        res.reason = "no step lowers the sum of squares further (a minimum to the resolution of the finite differences)";
+        res.reason = fmt::format("no step lowers the {} further (a minimum to the resolution of the finite differences)", what);
       }
     }
   } catch (const Error& e) {
     res.reason = fmt::format("a simulation failed during the iteration: {}", e.what());
     res.residuals.assign(r.data(), r.data() + n);
-    res.ssr = ssr;
+    res.ssr = r.squaredNorm();
+    res.cost = ssr;
     return res;
   }
   res.residuals.assign(r.data(), r.data() + n);
-  res.ssr = ssr;
+  res.ssr = r.squaredNorm();
+  res.cost = ssr;
   for (int i = 0; i < np; ++i) res.estimates[i].value = std::exp(theta[i]);
   if (!done) {
-    res.reason = fmt::format("not converged within {} iterations (sum of squares {:.6g}, from {:.6g})", o.max_iterations,
-                             ssr, res.ssr_initial);
+    res.reason = fmt::format("not converged within {} iterations ({} {:.6g}, from {:.6g})", o.max_iterations, what, ssr,
+                             res.cost_initial);
     return res;
   }
-  // Linearised covariance at the optimum: s^2 (J^T J)^-1, s^2 = SSR / (n - p).
+  // Linearised covariance at the optimum: s^2 (J^T W J)^-1, s^2 = sum(w r^2) / (n - p) (W = I for least
+  // squares; for the robust loss the weights of the last iteration, as in re-weighted least squares).
   const Eigen::MatrixXd J = jacobian(theta, r);
-  const Eigen::MatrixXd A = J.transpose() * J;
+  const Eigen::VectorXd w = weights(r);
+  const Eigen::MatrixXd A = J.transpose() * w.asDiagonal() * J;
+  ssr = r.dot(w.asDiagonal() * r);
   Eigen::FullPivLU<Eigen::MatrixXd> lu(A);
   if (!lu.isInvertible() || lu.rcond() < 1e-12) {
     res.reason = "the parameters are not separately identifiable from these data (singular J^T J at the optimum); "

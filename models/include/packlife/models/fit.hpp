@@ -52,6 +52,9 @@ struct FitOptions {
   double rel_tol = 1e-3;   ///< converged when an accepted step lowers the sum of squares by less than this fraction
   double step_tol = 1e-3;  ///< ... or changes no ln(parameter) by more than this
   double fd_step = 0.02;   ///< forward-difference step in ln(parameter)
+  /// > 0: robust Cauchy loss c^2 ln(1 + (r/c)^2) with this scale c instead of r^2 (residuals much larger
+  /// than c, such as cells of an outlying batch, weigh less); 0: least squares.
+  double cauchy_scale = 0;
   std::function<void(const std::string&)> progress;
 };
 
@@ -70,6 +73,7 @@ struct FitResult {
   std::vector<std::string> residual_names;
   std::vector<double> residuals, initial_residuals;
   double ssr_initial = 0, ssr = 0;  ///< sums of squared residuals
+  double cost_initial = 0, cost = 0;  ///< the minimised sum (= ssr for least squares)
   int iterations = 0, evaluations = 0;
   std::vector<std::vector<double>> correlation;
   ParameterSet fitted;  ///< the base set with the fitted values (meaningful only when converged)
