@@ -574,9 +574,9 @@ class Driver {
   }
 
   /// Longest jump under a periodic forcing (the seasons): landings, each followed by two resolved
-  /// cycles, at most period / landings_per_period apart, so that the trapezoidal rule over the
-  /// resolved increments samples the period evenly (exact for its low harmonics) instead of aliasing
-  /// it (docs/models.md, "Cycle jumping").
+  /// cycles, at most period / landings_per_period apart (cycles so long that this leaves no jump still
+  /// jump 2), so that the trapezoidal rule over the resolved increments samples the period evenly
+  /// (exact for its low harmonics) instead of aliasing it (docs/models.md, "Cycle jumping").
   int forcing_cap(double cycle_s) const {
     const AccelerateOptions& a = o_.accelerate;
     if (!(a.forcing_period_s > 0) || !(cycle_s > 0)) return a.max_jump;
