@@ -94,6 +94,15 @@ void check_control_current(double I, double nominal_Ah) {
     throw Error("it needs {:.4g} A ({:.0f}C), beyond the {:.0f}C the model is meant for", I, c_rate, kMaxControlCRate);
 }
 
+double control_residual(Control c, double value, double I, double V) {
+  switch (c) {
+    case Control::Current: return I - value;
+    case Control::Voltage: return V - value;
+    case Control::Power: return I * V - value;
+  }
+  return I - value;
+}
+
 void apply_mesh(const std::string& spec, ModelOptions& o, const std::string& what) {
   if (spec == "coarse") {
     o.electrolyte_cells = 10;

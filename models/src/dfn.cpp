@@ -235,11 +235,7 @@ class DfnModel final : public CellModel {
     if (iT_ >= 0) F[iT_] = yp[iT_] - thermal_rhs(heat, T);
     F[iQ_] = yp[iQ_] - I / 3600.0;
     const double V = voltage(y);
-    switch (control_) {
-      case Control::Current: F[iI_] = I - control_value_; break;
-      case Control::Voltage: F[iI_] = V - control_value_; break;
-      case Control::Power: F[iI_] = I * V - control_value_; break;
-    }
+    F[iI_] = control_residual(control_, control_value_, I, V);
   }
 
   void jacobian(double t, double cj, const double* y, const double* yp, SparseJacobian& J) override {

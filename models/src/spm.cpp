@@ -467,11 +467,7 @@ class SingleParticleModel final : public CellModel {
       F[iJs_] = y[iJs_] - r[kSideCurrent];
     }
     F[iQ_] = yp[iQ_] - I / 3600.0;
-    switch (control_) {
-      case Control::Current: F[iI_] = I - control_value_; break;
-      case Control::Voltage: F[iI_] = V - control_value_; break;
-      case Control::Power: F[iI_] = I * V - control_value_; break;
-    }
+    F[iI_] = packlife::control_residual(control_, control_value_, I, V);
   }
 
   void jacobian(double t, double cj, const double* y, const double* yp, SparseJacobian& J) override {

@@ -65,6 +65,9 @@ void check_ambient_temperature(double T_K);
 /// Error unless current I [A] stays within the 50C (of `nominal_Ah`) that a voltage or power step
 /// may call for: beyond it the models are outside what they are meant for.
 void check_control_current(double I, double nominal_Ah);
+/// Residual of the control equation for current I [A] and terminal voltage V [V]: I - value, V - value
+/// or I V - value, by the control in force (the last row of every model).
+double control_residual(Control c, double value, double I, double V);
 
 /// Applies a mesh setting to o: a name ("coarse": 10 cells per region and per particle; "default":
 /// the models' defaults; "fine": 40 per region, 60 per particle) or "E,P" (E finite volumes per
