@@ -7,6 +7,7 @@
 #include "helpers.hpp"
 #include "packlife/core/error.hpp"
 #include "packlife/models/output.hpp"
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 using namespace packlife;
@@ -125,6 +126,119 @@ TEST_CASE("a checkpoint restores the ledger exactly", "[ageing][checkpoint]") {
   j = nlohmann::json::parse(std::ifstream(dir + "/c.json"));
   j["state"][3] = "zebra";
   CHECK_THROWS_WITH(read_checkpoint(write(j.dump())), Catch::Contains("state") && Catch::Contains("zebra"));
+}
+
+TEST_CASE("a run continues from the state kept at the end of any cycle, as from its checkpoint", "[ageing][checkpoint]") {
+  // The lifecycle cuts a run at the cycle that ends by a retirement check-up and continues from there
+  // (instead of re-running): the kept state must continue exactly as the whole run did.
+  Experiment e = parse_experiment(kCycle);
+  e.cycles = 4;
+  SimulationOptions so;
+  so.keep_time_series = false;
+  so.keep_cycle_states = true;
+  auto m = aged_spm("sei,plating");
+  const Solution whole = simulate(*m, e, so);
+  REQUIRE(whole.cycle_states.size() == whole.cycles.size());
+  CHECK(whole.cycle_states.back() == whole.final_state);
+  const Checkpoint at2 = cycle_checkpoint(whole, 1);
+  CHECK(at2.cycles_done == 2);
+  CHECK(at2.time_s == whole.cycles[1].time_s);
+  e.cycles = 2;
+  so.restart = &at2;
+  auto m2 = aged_spm("sei,plating");
+  const Solution rest = simulate(*m2, e, so);
+  REQUIRE(rest.cycles.size() == 2);
+  CHECK(rest.cycles.front().cycle == 3);
+  CHECK(rest.final_state == whole.final_state);
+  CHECK(rest.cycles.back().charge_throughput_Ah == whole.cycles.back().charge_throughput_Ah);
+  CHECK(rest.cycles.back().time_s == whole.cycles.back().time_s);
+  // Rows without kept states, or past the end, are errors.
+  CHECK_THROWS_WITH(cycle_checkpoint(whole, 4), Catch::Contains("no state kept"));
+  so.keep_cycle_states = false;
+  so.restart = nullptr;
+  auto m3 = aged_spm("sei,plating");
+  const Solution plain = simulate(*m3, e, so);
+  CHECK(plain.cycle_states.empty());
+  CHECK_THROWS_WITH(cycle_checkpoint(plain, 0), Catch::Contains("keep_cycle_states"));
+}
+
+TEST_CASE("cycle jumping with one resolved cycle per landing follows the resolved run with plating in a cold season",
+          "[ageing][accelerate]") {
+  // SEI and partially reversible plating under a 60-day "year" around 10 C: the reversible plated
+  // lithium swings with the season and is treated as a fast state (not extrapolated); the dead lithium
+  // it feeds accumulates and is. One resolved cycle per landing must follow the resolved run as closely
+  // as two, with fewer resolved cycles (docs/models.md, "Cycle jumping").
+  ModelOptions o;
+  o.thermal = Thermal::Lumped;
+  o.ageing = parse_ageing("sei,plating", okane());
+  const double period_s = 60 * 86400.0;
+  Experiment e = parse_experiment("Discharge at 0.5C for 60 minutes; Charge at 1C with CV at 4.2 V until 90% SOC; Rest to fill 24 hours");
+  e.cycles = 240;
+  Segment seg{e, 283.15, [&](size_t, double t) { return 283.15 + 10.0 * std::sin(2 * M_PI * t / period_s); }};
+  SimulationOptions so;
+  so.keep_time_series = false;
+  so.initial_soc = 0.9;
+  auto run = [&](bool accelerate, int m) {
+    auto model = make_model("spm", okane(), o);
+    so.accelerate.enabled = accelerate;
+    so.accelerate.tol = 1e-3;
+    so.accelerate.forcing_period_s = period_s;
+    so.accelerate.resolved_per_landing = m;
+    return simulate(*model, std::vector<Segment>{seg}, so);
+  };
+  const Solution full = run(false, 2), two = run(true, 2), one = run(true, 1);
+  REQUIRE(one.cycles.size() == 240);
+  REQUIRE(one.stopped.empty());
+  const CycleSummary &f = full.cycles.back(), &a = one.cycles.back(), &b = two.cycles.back();
+  INFO("LLI full " << f.lli_pct << " %, two per landing " << b.lli_pct << ", one " << a.lli_pct << "; dead lithium "
+                   << f.ledger.lithium_dead_mol << " / " << b.ledger.lithium_dead_mol << " / " << a.ledger.lithium_dead_mol
+                   << " mol; resolved " << two.resolved_cycles << " / " << one.resolved_cycles);
+  REQUIRE(f.ledger.lithium_dead_mol > 0.05 * f.ledger.lithium_lost_mol());  // plating matters here
+  CHECK(std::abs(a.lli_pct - f.lli_pct) < 0.03 * f.lli_pct);
+  CHECK(std::abs(a.ledger.lithium_dead_mol - f.ledger.lithium_dead_mol) < 0.05 * f.ledger.lithium_dead_mol);
+  CHECK(one.resolved_cycles < 0.75 * two.resolved_cycles);
+  // Every landing is followed by its one resolved cycle, at most a third of the period apart.
+  int last = 0;
+  for (const auto& c : one.cycles)
+    if (c.resolved) {
+      CHECK(c.cycle - last <= 20);
+      last = c.cycle;
+    }
+  so.accelerate.resolved_per_landing = 3;
+  auto model = make_model("spm", okane(), o);
+  CHECK_THROWS_WITH(simulate(*model, std::vector<Segment>{seg}, so), Catch::Contains("1 or 2"));
+}
+
+TEST_CASE("after a change of cycle, the first jump carries a share of the last one's span", "[ageing][accelerate]") {
+  // Two stretches of a day-long cycle whose discharge differs by 10 % (a re-planned duty): starting the
+  // second stretch's jumps at a quarter of the first's span saves resolved cycles and keeps the ledger.
+  auto stretch = [](const char* rate) {
+    Experiment e = parse_experiment(fmt::format(
+        "Discharge at {} for 60 minutes; Charge at 0.5C with CV at 4.2 V until 90% SOC; Rest to fill 24 hours", rate));
+    e.cycles = 150;
+    return Segment{e, 298.15, {}};
+  };
+  const std::vector<Segment> segs = {stretch("0.5C"), stretch("0.55C")};
+  SimulationOptions so;
+  so.keep_time_series = false;
+  so.initial_soc = 0.9;
+  auto run = [&](bool accelerate, double carry) {
+    auto m = aged_spm("sei");
+    so.accelerate.enabled = accelerate;
+    so.accelerate.tol = 2e-4;
+    so.accelerate.carry_jump = carry;
+    return simulate(*m, segs, so);
+  };
+  const Solution full = run(false, 0), fresh = run(true, 0), carried = run(true, 0.25);
+  REQUIRE(carried.cycles.size() == 300);
+  const double lli = full.cycles.back().lli_pct;
+  INFO("LLI full " << lli << " %, restarted at 2 " << fresh.cycles.back().lli_pct << " (" << fresh.resolved_cycles
+                   << " resolved), carried " << carried.cycles.back().lli_pct << " (" << carried.resolved_cycles << ")");
+  CHECK(std::abs(carried.cycles.back().lli_pct - lli) < 0.01 * lli);
+  CHECK(carried.resolved_cycles < fresh.resolved_cycles);
+  so.accelerate.carry_jump = 1.5;
+  auto m = aged_spm("sei");
+  CHECK_THROWS_WITH(simulate(*m, segs, so), Catch::Contains("carried jump share"));
 }
 
 TEST_CASE("eSOH and reference check-up capacities", "[ageing][health]") {

@@ -57,6 +57,10 @@ TEST_CASE("scenario: bad keys and values name file, line, column and key", "[lif
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.particle_cells=7.5"}), Catch::Contains("whole number"));
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.landings_per_year=2.5"}),
                       Catch::Contains("simulation.landings_per_year") && Catch::Contains("whole number"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.resolved_per_landing=1.5"}),
+                      Catch::Contains("simulation.resolved_per_landing") && Catch::Contains("whole number"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.resolved_per_landing=3"}),
+                      Catch::Contains("simulation.resolved_per_landing") && Catch::Contains("out of range"));
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.rtol=0.5"}),
                       Catch::Contains("simulation.rtol") && Catch::Contains("out of range"));
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"climate.city"}), Catch::Contains("KEY=VALUE"));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <numbers>
 #include <random>
@@ -57,6 +58,8 @@ struct Cell {
   Checkpoint ck;
   bool started = false;
   std::vector<CycleSummary> rows;  ///< starts with a row for the fresh cell at t = 0
+  Solution chunk;                  ///< the last run, with the state at the end of each of its rows
+  size_t chunk_row0 = 0;           ///< index in `rows` of that run's first row
   double li0 = 0;                  ///< initial particle lithium [mol]
   std::vector<std::string> first_warnings;
 };
@@ -456,8 +459,11 @@ class Lifecycle {
   bool run_both(const std::vector<std::vector<Segment>>& segs, std::string& stopped) {
     SimulationOptions so;
     so.keep_time_series = false;
+    so.keep_cycle_states = true;
     so.accelerate.enabled = true;
     so.accelerate.tol = s_.simulation_accelerate_tol;
+    so.accelerate.resolved_per_landing = static_cast<int>(s_.simulation_resolved_per_landing);
+    so.accelerate.carry_jump = 0.25;  // a re-planned duty differs from the last by ~2 % in its targets
     if (s_.climate_city != "constant" && s_.simulation_landings_per_year > 0) {
       so.accelerate.forcing_period_s = 365.0 * kDay;  // the climate's period (Climate::daily_mean_C)
       so.accelerate.landings_per_period = static_cast<int>(s_.simulation_landings_per_year);
@@ -473,6 +479,7 @@ class Lifecycle {
       for (auto& w : sol.warnings) {
         if (c.first_warnings.size() < 20) c.first_warnings.push_back(w);
       }
+      c.chunk_row0 = c.rows.size();
       for (auto& r : sol.cycles) c.rows.push_back(r);
       c.ck = sol.checkpoint;
       res_.resolved_cycles += sol.resolved_cycles;
@@ -481,6 +488,7 @@ class Lifecycle {
         ok = false;
         stopped = c.role + " cell could not continue: " + sol.stopped;
       }
+      c.chunk = std::move(sol);
     }
     return ok;
   }
@@ -516,13 +524,11 @@ class Lifecycle {
     return plans_;
   }
 
-  /// Segments from t_start to t_end for both cells (solar storage: the calendar quarter's duty),
-  /// at most `cycles_cap` cycles (-1: no cap) when a year is re-run up to a retirement.
-  std::vector<std::vector<Segment>> year_segments(int stage, double t_start, double t_end, long cycles_cap) {
+  /// Segments from t_start to t_end for both cells (solar storage: the calendar quarter's duty).
+  std::vector<std::vector<Segment>> year_segments(int stage, double t_start, double t_end) {
     const std::vector<Plan>& ps = plans(stage);
     std::vector<std::vector<Segment>> out(2);
     double t = t_start;
-    long used = 0;
     while (t < t_end - 1.0) {
       size_t i = 0;
       double seg_end = t_end;
@@ -532,10 +538,7 @@ class Lifecycle {
         seg_end = std::min(t_end, t + ((i + 1) * 91.25 - doy) * kDay);
       }
       const double period = ps[i].duty.period_days * kDay;
-      long n = std::max(1L, std::lround((seg_end - t) / period));
-      if (cycles_cap >= 0) n = std::min(n, cycles_cap - used);
-      if (n < 1) break;
-      used += n;
+      const long n = std::max(1L, std::lround((seg_end - t) / period));
       t += n * period;
       for (int k = 0; k < 2; ++k) {
         Segment seg;
@@ -559,9 +562,9 @@ class Lifecycle {
     for (int y = 0; y < chunks; ++y) {
       const double ys = t0 + y * kChunkYears * kYear, ye = t0 + std::min((y + 1.0) * kChunkYears, max_years) * kYear;
       if (progress_) progress_(stage == 1 ? "first life" : "second life", (ys - 0) / kYear);
-      // Saved states at the start of the year, to re-run up to a retirement found within it.
+      // Saved states at the start of the chunk, for a retirement found before its first cycle ended.
       const Saved saved_m = save(median_), saved_w = save(weak_);
-      auto segs = year_segments(stage, median_.rows.back().time_s, ye, -1);
+      auto segs = year_segments(stage, median_.rows.back().time_s, ye);
       if (segs[0].empty()) break;
       std::string stopped;
       const bool ok = run_both(segs, stopped);
@@ -573,17 +576,17 @@ class Lifecycle {
         if (!why.empty()) { t_retire = tm; reason = why; break; }
       }
       if (t_retire > 0) {
-        // Re-run the year up to the last cycle that ends by the check-up that retired the pack, so
-        // the next stage starts from the exact state at that time.
-        long cap = 0;
-        for (size_t i = saved_m.rows; i < median_.rows.size(); ++i)
-          if (median_.rows[i].time_s <= t_retire + 1.0) ++cap;
-        restore(median_, saved_m);
-        restore(weak_, saved_w);
-        if (cap > 0) {
-          auto segs2 = year_segments(stage, median_.rows.back().time_s, ye, cap);
-          std::string s2;
-          if (!run_both(segs2, s2)) { dead_ = true; reason = s2; }
+        // Cut the run at the last cycle that ends by the check-up that retired the pack: the next
+        // stage continues from the state kept at the end of that cycle.
+        for (auto [c, saved] : {std::pair{&median_, &saved_m}, std::pair{&weak_, &saved_w}}) {
+          size_t keep = saved->rows;
+          while (keep < c->rows.size() && c->rows[keep].time_s <= t_retire + 1.0) ++keep;
+          if (keep == saved->rows) {
+            restore(*c, *saved);
+          } else {
+            c->ck = cycle_checkpoint(c->chunk, keep - 1 - c->chunk_row0);
+            c->rows.resize(keep);
+          }
         }
         return median_.rows.back().time_s;
       }

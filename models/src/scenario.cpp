@@ -102,6 +102,8 @@ const std::vector<Entry>& entries() {
                        "cycle-jumping error allowed per jump (fractions of lithium and active material)"));
     v.push_back(number("simulation.landings_per_year", "1", 0, 24, &S::simulation_landings_per_year,
                        "cycle-jump landings per year under a seasonal climate (0: jumps not tied to the seasons)"));
+    v.push_back(number("simulation.resolved_per_landing", "cycle", 1, 2, &S::simulation_resolved_per_landing,
+                       "cycles resolved at each cycle-jump landing (1 or 2)"));
     v.push_back(number("simulation.rtol", "1", 1e-7, 1e-2, &S::simulation_rtol,
                        "integrator relative tolerance of the cell model"));
     v.push_back(number("simulation.particle_cells", "1", 3, 200, &S::simulation_particle_cells,
@@ -230,6 +232,8 @@ void set_scenario_value(Scenario& s, const std::string& key, const std::string& 
       throw InputError(file, line, column, key, fmt::format("expected a whole number of cells, got '{}'", value));
     if (key == "simulation.landings_per_year" && v != std::floor(v))
       throw InputError(file, line, column, key, fmt::format("expected a whole number of landings, got '{}'", value));
+    if (key == "simulation.resolved_per_landing" && v != std::floor(v))
+      throw InputError(file, line, column, key, fmt::format("expected a whole number of cycles (1 or 2), got '{}'", value));
     if (key == "fleet.packs" && v != std::floor(v))
       throw InputError(file, line, column, key, fmt::format("expected a whole number of packs, got '{}'", value));
     s.*(e->num) = v;

@@ -507,6 +507,7 @@ class Driver {
     cs.lam_ne_pct = 100.0 * (1.0 - cs.ledger.active_fraction_negative);
     cs.lam_pe_pct = 100.0 * (1.0 - cs.ledger.active_fraction_positive);
     cs.resolved = resolved;
+    if (o_.keep_cycle_states) sol_.cycle_states.emplace_back(y, y + m_.size());
     cs.charge_throughput_Ah = throughput_Ah_;
     cs.energy_throughput_Wh = energy_Wh_;
     cs.equivalent_full_cycles = throughput_Ah_ / (2.0 * m_.parameters().cell.nominal_capacity_Ah);
@@ -559,7 +560,7 @@ class Driver {
   /// Slow ledger quantities compared by the jump's error estimate (all fractions).
   std::array<double, 3> slow(const double* y) const {
     const Degradation d = m_.degradation(y);
-    return {d.lithium_lost_mol() / li0_, d.active_fraction_negative, d.active_fraction_positive};
+    return {(d.lithium_lost_mol() - d.lithium_plated_mol) / li0_, d.active_fraction_negative, d.active_fraction_positive};
   }
 
   /// Envelope following across cycles (see docs/models.md, "Cycle jumping"): resolve warm-up cycles,
@@ -573,7 +574,7 @@ class Driver {
     return s;
   }
 
-  /// Longest jump under a periodic forcing (the seasons): landings, each followed by two resolved
+  /// Longest jump under a periodic forcing (the seasons): landings, each followed by its resolved
   /// cycles, at most period / landings_per_period apart (cycles so long that this leaves no jump still
   /// jump 2), so that the trapezoidal rule over the resolved increments samples the period evenly
   /// (exact for its low harmonics) instead of aliasing it (docs/models.md, "Cycle jumping").
@@ -581,12 +582,13 @@ class Driver {
     const AccelerateOptions& a = o_.accelerate;
     if (!(a.forcing_period_s > 0) || !(cycle_s > 0)) return a.max_jump;
     const double spacing = a.forcing_period_s / a.landings_per_period / cycle_s;  // cycles between landings
-    return std::max(2, static_cast<int>(std::floor(spacing + 1e-9)) - 2);
+    return std::max(2, static_cast<int>(std::floor(spacing + 1e-9)) - a.resolved_per_landing);
   }
 
   void accelerated(const Experiment& exp, const std::string& sig) {
     const AccelerateOptions& a = o_.accelerate;
     const int N = exp.cycles;
+    const int m = a.resolved_per_landing;  // cycles resolved at each landing
     int done = 0;
     std::vector<double> y_prev;
     double t_prev = 0;
@@ -606,6 +608,11 @@ class Driver {
       last = mem_.last;
     } else {
       for (int w = 0; w < std::max(2, a.warmup_cycles) && done < N; ++w) resolve_one();
+      // A changed cycle after one that ended normally: the first jump spans a share of the time the
+      // last one would have (the error control shortens it if the new cycle's fade curves more).
+      const double span_s = mem_.next_jump * (mem_.last.end_s - mem_.last.start_s), cycle_s = r_.t - t_prev;
+      if (a.carry_jump > 0 && mem_.valid && span_s > 0 && cycle_s > 0)
+        k = std::max(2, static_cast<int>(a.carry_jump * span_s / cycle_s));
     }
     mem_.valid = false;  // until this segment ends normally
     auto remember = [&]() {
@@ -617,7 +624,8 @@ class Driver {
       mem_.last = last;
     };
     while (done < N) {
-      const int kk = std::min({k, N - done - 2, a.max_jump, forcing_cap(r_.t - t_prev)});
+      const int kk = std::min({k, N - done - m, a.max_jump, forcing_cap(r_.t - t_prev)});
+      const bool at_end = kk == N - done - m && kk < k;  // shortened to end with the segment
       if (kk < 2) {
         resolve_one();
         k = std::max(k, 2);
@@ -627,43 +635,35 @@ class Driver {
       const double tb = r_.t;
       const long long steps_b = r_.step_counter;
       const double dt = tb - t_prev;
-      std::vector<double> ystar;
       r_.t = tb + kk * dt;
       r_.step_counter = steps_b + static_cast<long long>(kk) * exp.steps.size();
-      // Two cycles from the landing: the first relaxes the fast states onto the cycle's orbit, the
-      // second gives a clean per-cycle increment for the error estimate and the next jump.
+      // The resolved cycles from the landing: y0 is the state the last of them starts from, y1 the
+      // one it ends at, so y1 - y0 is the per-cycle increment after the jump (with two, the first
+      // only relaxes the fast states onto the cycle's orbit).
       Solution part;
-      CycleFigures c1, c2;
-      std::vector<double> y1, dd(yb.size());  // dd: change of the per-cycle increment across the jump
-      double t1 = 0;
+      CycleFigures c[2];
+      double tc[2] = {0, 0}, t0 = 0;  // t0: when the last resolved cycle starts
+      std::vector<double> yc[2], y0, dd(yb.size());  // dd: change of the per-cycle increment across the jump
       bool ok = true;
       try {
-        ystar = m_.extrapolate(y_prev.data(), yb.data(), kk);
-        r_.y = ystar;
-        c1 = r_.run_cycle(exp, cycles_done_ + kk, part);
-        y1 = r_.y;
-        t1 = r_.t;
-        c2 = r_.run_cycle(exp, cycles_done_ + kk + 1, part);
-        // Second-order correction (trapezoidal rule on the per-cycle increment): the landing used the
-        // increment before the jump, d0 = yb - y_prev; the increment after it, d1 = y2 - y1, shows how
-        // it changed. With the increment varying linearly between them (d0 centred half a cycle before
-        // yb, d1 one and a half cycles after the landing), the landing is short of C (d1 - d0),
-        // C = kk (kk + 1) / (2 (kk + 2)). Both resolved cycles get that correction.
-        for (size_t i = 0; i < dd.size(); ++i) dd[i] = (r_.y[i] - y1[i]) - (yb[i] - y_prev[i]);
-        const double C = kk * (kk + 1.0) / (2.0 * (kk + 2.0));
-        std::vector<double> y2c = advance(r_.y, 1, [&](size_t i) { return C * dd[i]; });
-        y1 = advance(y1, 1, [&](size_t i) { return C * dd[i]; });
-        r_.y = std::move(y2c);
+        r_.y = m_.extrapolate(y_prev.data(), yb.data(), kk);
+        for (int i = 0; i < m; ++i) {
+          y0 = r_.y;
+          t0 = r_.t;
+          c[i] = r_.run_cycle(exp, cycles_done_ + kk + i, part);
+          yc[i] = r_.y;
+          tc[i] = r_.t;
+        }
       } catch (const Error&) {
         ok = false;  // the extrapolated state is not a valid start (or a cycle failed from it)
       }
       // Local error of the extrapolation: half the jump times the change of the per-cycle increment
-      // of the slow quantities between the last cycle before the jump and the second after it.
+      // of the slow quantities between the last cycle before the jump and the last one after it.
       // (This is the error of the first-order landing; the corrected step is more accurate, so it is a
-      // conservative bound. The correction shifts y1 and y2 alike, so r_.y - y1 is unchanged.)
+      // conservative bound.)
       double err = 0;
       if (ok) {
-        const auto s1 = slow(r_.y.data()), s0 = slow(y1.data()), b1 = slow(yb.data()), b0 = slow(y_prev.data());
+        const auto s1 = slow(r_.y.data()), s0 = slow(y0.data()), b1 = slow(yb.data()), b0 = slow(y_prev.data());
         for (int q = 0; q < 3; ++q) err = std::max(err, 0.5 * kk * std::abs((s1[q] - s0[q]) - (b1[q] - b0[q])));
       }
       if (!ok || err > a.tol) {
@@ -674,33 +674,46 @@ class Driver {
         k = ok ? std::max(1, static_cast<int>(kk * std::max(0.2, 0.9 * std::sqrt(a.tol / err)))) : kk / 4;
         continue;
       }
+      // Second-order correction (trapezoidal rule on the per-cycle increment): the landing used the
+      // increment before the jump, d0 = yb - y_prev, centred half a cycle before yb; the increment
+      // after it, d1 = y1 - y0, is centred m - 1/2 cycles after the landing. With the increment
+      // varying linearly between them, the landing is short of C (d1 - d0), C = kk (kk + 1) / (2 (kk + m)),
+      // and every resolved cycle gets that correction. The jumped cycles follow the same quadratic:
+      // yb + j d0 + (d1 - d0) j (j + 1) / (2 (kk + m)), i.e. j times the mean increment over the first
+      // j cycles.
+      for (size_t i = 0; i < dd.size(); ++i) dd[i] = (r_.y[i] - y0[i]) - (yb[i] - y_prev[i]);
+      const double C = kk * (kk + 1.0) / (2.0 * (kk + m));
+      for (int i = 0; i < m; ++i) yc[i] = advance(yc[i], 1, [&](size_t q) { return C * dd[q]; });
+      y0 = advance(y0, 1, [&](size_t q) { return C * dd[q]; });
       // Accept: rows for the jumped cycles (ledger extrapolated, per-cycle figures interpolated
-      // between the cycle before the jump and the second after it), then the two resolved cycles.
+      // between the cycle before the jump and the last one after it), then the resolved cycles.
       ++sol_.jumps;
-      // The jumped cycles follow the same quadratic: yb + j d0 + (d1 - d0) j (j + 1) / (2 (kk + 2)),
-      // i.e. j times the mean increment over the first j cycles.
       std::vector<double> yj;
       for (int j = 1; j <= kk; ++j) {
-        const double cj = (j + 1.0) / (2.0 * (kk + 2.0));
+        const double cj = (j + 1.0) / (2.0 * (kk + m));
         yj = advance(yb, j, [&](size_t i) { return (yb[i] - y_prev[i]) + cj * dd[i]; });
         ++cycles_done_;
-        const double w = static_cast<double>(j) / (kk + 2);
-        const CycleFigures oj = CycleFigures::blend(last, c2, w);
+        const double w = static_cast<double>(j) / (kk + m);
+        const CycleFigures oj = CycleFigures::blend(last, c[m - 1], w);
         throughput_Ah_ += oj.throughput_Ah;
         energy_Wh_ += oj.energy_Wh;
         sol_.cycles.push_back(row(cycles_done_, tb + j * dt, oj, yj.data(), false));
       }
       take(std::move(part));
-      account(c1);
-      sol_.cycles.push_back(row(cycles_done_, t1, c1, y1.data(), true));
-      account(c2);
-      sol_.cycles.push_back(row(cycles_done_, r_.t, c2, r_.y.data(), true));
-      sol_.resolved_cycles += 2;
-      y_prev = y1;
-      t_prev = t1;
-      last = c2;
-      done += kk + 2;
-      k = err > 0 ? static_cast<int>(kk * std::min(2.0, 0.9 * std::sqrt(a.tol / err))) : 2 * kk;
+      for (int i = 0; i < m; ++i) {
+        account(c[i]);
+        sol_.cycles.push_back(row(cycles_done_, tc[i], c[i], yc[i].data(), true));
+      }
+      sol_.resolved_cycles += m;
+      r_.y = yc[m - 1];
+      y_prev = std::move(y0);
+      t_prev = t0;
+      last = c[m - 1];
+      done += kk + m;
+      const int k_next = err > 0 ? static_cast<int>(kk * std::min(2.0, 0.9 * std::sqrt(a.tol / err))) : 2 * kk;
+      // A jump shortened only to fit the segment's end says nothing against the longer one proposed:
+      // keep that for the next segment or run (the lifecycle's runs continue the same cycle).
+      k = at_end ? std::max(k, k_next) : k_next;
     }
     remember();
   }
@@ -726,6 +739,10 @@ Solution simulate(CellModel& model, const std::vector<Segment>& segments, const 
     throw InputError(fmt::format("accelerate tolerance {} must be in (0, 0.1)", o.accelerate.tol));
   if (o.accelerate.enabled && o.accelerate.max_jump < 2)
     throw InputError(fmt::format("longest jump {} must be at least 2 cycles", o.accelerate.max_jump));
+  if (o.accelerate.enabled && !(o.accelerate.carry_jump >= 0 && o.accelerate.carry_jump <= 1))
+    throw InputError(fmt::format("carried jump share {} must be in [0, 1]", o.accelerate.carry_jump));
+  if (o.accelerate.enabled && (o.accelerate.resolved_per_landing < 1 || o.accelerate.resolved_per_landing > 2))
+    throw InputError(fmt::format("cycles resolved per landing {} must be 1 or 2", o.accelerate.resolved_per_landing));
   if (o.accelerate.enabled && (!(o.accelerate.forcing_period_s >= 0) || o.accelerate.landings_per_period < 1))
     throw InputError(fmt::format("forcing period {} s must not be negative and landings per period {} must be at "
                                  "least 1", o.accelerate.forcing_period_s, o.accelerate.landings_per_period));
@@ -736,6 +753,24 @@ Solution simulate(CellModel& model, const std::vector<Segment>& segments, const 
 
 Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptions& o, const WarningSink& warn) {
   return simulate(model, std::vector<Segment>{{exp, model.options().ambient_K, {}}}, o, warn);
+}
+
+Checkpoint cycle_checkpoint(const Solution& s, size_t i) {
+  if (i >= s.cycles.size() || s.cycle_states.size() != s.cycles.size())
+    throw Error("no state kept for row {} of {} (run with keep_cycle_states)", i, s.cycles.size());
+  const CycleSummary& r = s.cycles[i];
+  Checkpoint c;
+  c.model = s.checkpoint.model;
+  c.parameter_set = s.checkpoint.parameter_set;
+  c.ageing = s.checkpoint.ageing;
+  c.initial_lithium_mol = s.checkpoint.initial_lithium_mol;
+  c.state = s.cycle_states[i];
+  c.time_s = r.time_s;
+  c.cycles_done = r.cycle;
+  c.steps_done = s.checkpoint.steps_done;  // a step index only: kept increasing
+  c.charge_throughput_Ah = r.charge_throughput_Ah;
+  c.energy_throughput_Wh = r.energy_throughput_Wh;
+  return c;
 }
 
 ElectrodeBalance aged_balance(const CellModel& m, const double* y) {

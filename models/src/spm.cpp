@@ -381,7 +381,9 @@ class SingleParticleModel final : public CellModel {
     std::vector<double> out(y, y + n_);
     out[iQ_] = y[iQ_] + k * (y[iQ_] - y_prev[iQ_]);
     if (!ag_.any()) return out;  // nothing ages: the cycle repeats itself
-    for (int i : {iL_, iPl_, iDead_, iFn_, iFp_, iNsei_, iNlamN_, iNlamP_}) out[i] = y[i] + k * (y[i] - y_prev[i]);
+    // The reversible plated lithium is not extrapolated: it plates and strips within a cycle, so at a
+    // cycle's end it sits on the cycle's orbit; the dead lithium it feeds is (docs/models.md, step 2).
+    for (int i : {iL_, iDead_, iFn_, iFp_, iNsei_, iNlamN_, iNlamP_}) out[i] = y[i] + k * (y[i] - y_prev[i]);
     // The particles lose exactly the lithium the sinks gain (total lithium is conserved). The
     // split between the electrodes keeps the open-circuit voltage of y's mean stoichiometries: cycle
     // ends are set by voltage limits, and the split of one cycle's change is too noisy to scale up.

@@ -31,6 +31,15 @@ struct AccelerateOptions {
   /// jump landings are spaced at most period / landings_per_period apart.
   double forcing_period_s = 0;
   int landings_per_period = 3;
+  /// Cycles resolved at each landing (1 or 2). Two: the first lets the fast states settle onto the
+  /// cycle's orbit and the second measures the per-cycle increment; one: the increment is measured
+  /// on the first cycle, whose fast states start from the last resolved cycle's end (the jump moves
+  /// only the slow states), so they are already on (the previous season's) orbit.
+  int resolved_per_landing = 2;
+  /// After a change of cycle (a new segment whose cycle differs from the last one's), the first jump
+  /// spans this share of the time the last accepted jump would have spanned (0: start again at 2
+  /// cycles). The warm-up cycles and the error control are unchanged.
+  double carry_jump = 0;
 };
 
 /// What one cycle moved and the range it spanned (accumulated over its accepted integrator steps).
@@ -97,6 +106,9 @@ struct SimulationOptions {
   int checkup_every = 0;
   const Checkpoint* restart = nullptr;  ///< continue from a checkpoint instead of initial_soc
   long max_internal_steps = 200000;     ///< integrator steps allowed within one experiment step
+  /// Keep the full state at the end of every cycle of the summary (Solution::cycle_states), so that a
+  /// caller can continue from any of them (cycle_checkpoint()) instead of re-running.
+  bool keep_cycle_states = false;
 };
 
 /// Temperature around the cell for step `step` (index in the cycle) starting at time `t_s` (run time) [K].
@@ -149,6 +161,9 @@ struct Solution {
   std::vector<std::string> warnings;
   std::vector<double> final_state;
   Checkpoint checkpoint;            ///< state and counters at the end of the last completed cycle
+  /// With SimulationOptions::keep_cycle_states: the state at the end of each row of `cycles` (a
+  /// jumped row's is the extrapolated one, as a landing starts from).
+  std::vector<std::vector<double>> cycle_states;
   long solver_steps = 0;
   int resolved_cycles = 0, jumps = 0, rejected_jumps = 0;
   /// Empty when the run completed; otherwise why it stopped (everything before is kept).
@@ -166,6 +181,10 @@ Solution simulate(CellModel& model, const Experiment& exp, const SimulationOptio
 /// Runs segments one after the other (conditions change between them; jumps never cross a change).
 Solution simulate(CellModel& model, const std::vector<Segment>& segments, const SimulationOptions& o,
                   const WarningSink& warn = {});
+
+/// A checkpoint at the end of row `i` of a run kept with keep_cycle_states (its state, time and
+/// counters; no cycle-jumping memory, so a run continued from it starts with warm-up cycles).
+Checkpoint cycle_checkpoint(const Solution& s, size_t i);
 
 /// Electrode balance of a state at 25 C: the lithium left in the particles between both electrodes'
 /// remaining active material (the fast "eSOH" health estimate).
