@@ -654,6 +654,18 @@ class Driver {
           yc[i] = r_.y;
           tc[i] = r_.t;
         }
+        // Second-order correction (trapezoidal rule on the per-cycle increment): the landing used the
+        // increment before the jump, d0 = yb - y_prev, centred half a cycle before yb; the increment
+        // after it, d1 = y1 - y0, is centred m - 1/2 cycles after the landing. With the increment
+        // varying linearly between them, the landing is short of C (d1 - d0), C = kk (kk + 1) / (2 (kk + m)),
+        // and every resolved cycle (and y0) gets that correction; it shifts the slow quantities of y0 and
+        // y1 alike, so the error estimate below sees the uncorrected change of the increment. The jumped
+        // cycles follow the same quadratic: yb + j d0 + (d1 - d0) j (j + 1) / (2 (kk + m)), i.e. j times
+        // the mean increment over the first j cycles.
+        for (size_t i = 0; i < dd.size(); ++i) dd[i] = (yc[m - 1][i] - y0[i]) - (yb[i] - y_prev[i]);
+        const double C = kk * (kk + 1.0) / (2.0 * (kk + m));
+        for (int i = 0; i < m; ++i) yc[i] = advance(yc[i], 1, [&](size_t q) { return C * dd[q]; });
+        y0 = advance(y0, 1, [&](size_t q) { return C * dd[q]; });
       } catch (const Error&) {
         ok = false;  // the extrapolated state is not a valid start (or a cycle failed from it)
       }
@@ -663,7 +675,7 @@ class Driver {
       // conservative bound.)
       double err = 0;
       if (ok) {
-        const auto s1 = slow(r_.y.data()), s0 = slow(y0.data()), b1 = slow(yb.data()), b0 = slow(y_prev.data());
+        const auto s1 = slow(yc[m - 1].data()), s0 = slow(y0.data()), b1 = slow(yb.data()), b0 = slow(y_prev.data());
         for (int q = 0; q < 3; ++q) err = std::max(err, 0.5 * kk * std::abs((s1[q] - s0[q]) - (b1[q] - b0[q])));
       }
       if (!ok || err > a.tol) {
@@ -674,17 +686,6 @@ class Driver {
         k = ok ? std::max(1, static_cast<int>(kk * std::max(0.2, 0.9 * std::sqrt(a.tol / err)))) : kk / 4;
         continue;
       }
-      // Second-order correction (trapezoidal rule on the per-cycle increment): the landing used the
-      // increment before the jump, d0 = yb - y_prev, centred half a cycle before yb; the increment
-      // after it, d1 = y1 - y0, is centred m - 1/2 cycles after the landing. With the increment
-      // varying linearly between them, the landing is short of C (d1 - d0), C = kk (kk + 1) / (2 (kk + m)),
-      // and every resolved cycle gets that correction. The jumped cycles follow the same quadratic:
-      // yb + j d0 + (d1 - d0) j (j + 1) / (2 (kk + m)), i.e. j times the mean increment over the first
-      // j cycles.
-      for (size_t i = 0; i < dd.size(); ++i) dd[i] = (r_.y[i] - y0[i]) - (yb[i] - y_prev[i]);
-      const double C = kk * (kk + 1.0) / (2.0 * (kk + m));
-      for (int i = 0; i < m; ++i) yc[i] = advance(yc[i], 1, [&](size_t q) { return C * dd[q]; });
-      y0 = advance(y0, 1, [&](size_t q) { return C * dd[q]; });
       // Accept: rows for the jumped cycles (ledger extrapolated, per-cycle figures interpolated
       // between the cycle before the jump and the last one after it), then the resolved cycles.
       ++sol_.jumps;
