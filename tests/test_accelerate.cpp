@@ -26,6 +26,13 @@ double total_lithium(const CellModel& m, const double* y) {
   return m.particle_lithium_mol(y) + m.electrolyte_lithium_mol(y) + m.degradation(y).lithium_lost_mol();
 }
 const char* kCycle = "Discharge at 1C until 2.5 V; Charge at 1C until 4.2 V; Hold at 4.2 V until C/20";
+constexpr double kSeasonPeriod_s = 60 * 86400.0;  ///< a 60-day "year"
+/// 240 day-long cycles of `steps` under an ambient swinging +-swing_K around mean_K over kSeasonPeriod_s.
+Segment seasonal(const char* steps, double mean_K, double swing_K) {
+  Experiment e = parse_experiment(steps);
+  e.cycles = 240;
+  return {e, mean_K, [=](size_t, double t) { return mean_K + swing_K * std::sin(2 * M_PI * t / kSeasonPeriod_s); }};
+}
 }  // namespace
 
 TEST_CASE("cycle jumping follows the resolved run, conserves lithium and writes every cycle", "[ageing][accelerate]") {
@@ -171,10 +178,9 @@ TEST_CASE("cycle jumping with one resolved cycle per landing follows the resolve
   ModelOptions o;
   o.thermal = Thermal::Lumped;
   o.ageing = parse_ageing("sei,plating", okane());
-  const double period_s = 60 * 86400.0;
-  Experiment e = parse_experiment("Discharge at 0.5C for 60 minutes; Charge at 1C with CV at 4.2 V until 90% SOC; Rest to fill 24 hours");
-  e.cycles = 240;
-  Segment seg{e, 283.15, [&](size_t, double t) { return 283.15 + 10.0 * std::sin(2 * M_PI * t / period_s); }};
+  const double period_s = kSeasonPeriod_s;
+  const Segment seg = seasonal(
+      "Discharge at 0.5C for 60 minutes; Charge at 1C with CV at 4.2 V until 90% SOC; Rest to fill 24 hours", 283.15, 10.0);
   SimulationOptions so;
   so.keep_time_series = false;
   so.initial_soc = 0.9;
@@ -413,10 +419,9 @@ TEST_CASE("cycle jumping under a periodic ambient: landings spread over the peri
   ModelOptions o;
   o.thermal = Thermal::Lumped;
   o.ageing = parse_ageing("sei", okane());
-  const double period_s = 60 * 86400.0;
-  Experiment e = parse_experiment("Discharge at 0.5C for 30 minutes; Charge at 0.5C for 30 minutes; Rest to fill 24 hours");
-  e.cycles = 240;
-  Segment seg{e, 298.15, [&](size_t, double t) { return 298.15 + 15.0 * std::sin(2 * M_PI * t / period_s); }};
+  const double period_s = kSeasonPeriod_s;
+  const Segment seg = seasonal("Discharge at 0.5C for 30 minutes; Charge at 0.5C for 30 minutes; Rest to fill 24 hours",
+                               298.15, 15.0);
   SimulationOptions so;
   so.keep_time_series = false;
   auto run = [&](bool accelerate, double forcing) {
