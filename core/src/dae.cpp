@@ -196,6 +196,7 @@ void DaeIntegrator::reinit(double t0, const double* y0, const double* yp0) {
     if (m.opt.suppress_algebraic_error) check(IDASetSuppressAlg(mem, SUNTRUE), "IDASetSuppressAlg");
     check(IDASetLinearSolver(mem, m.LS.get(), m.A.get()), "IDASetLinearSolver");
     check(IDASetJacFn(mem, &Impl::jac), "IDASetJacFn");
+    check(IDASetDeltaCjLSetup(mem, m.opt.lsetup_cj_change), "IDASetDeltaCjLSetup");
     if (m.opt.max_step_s > 0) check(IDASetMaxStep(mem, m.opt.max_step_s), "IDASetMaxStep");
     m.initialised = true;
   } else {

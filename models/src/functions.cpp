@@ -377,12 +377,30 @@ TableFunction::TableFunction(std::string path, std::vector<double> x, std::vecto
   s_.assign(n, 0.0);
   s_[n - 1] = r[n - 1] / di[n - 1];
   for (int i = n - 2; i >= 0; --i) s_[i] = (r[i] - up[i] * s_[i + 1]) / di[i];
+  // Interval lookup: 4 buckets per interval on a uniform grid over [x_0, x_n-1]; a bucket holds the
+  // interval of its left edge, so a lookup is one division and a short forward scan.
+  const int nb = 4 * (n - 1);
+  bucket_scale_ = nb / (x_[n - 1] - x_[0]);
+  bucket_.resize(nb + 1);
+  for (int b = 0, i = 0; b <= nb; ++b) {
+    const double xb = x_[0] + b / bucket_scale_;
+    while (i < n - 2 && x_[i + 1] <= xb) ++i;
+    bucket_[b] = i;
+  }
+}
+
+int TableFunction::interval(double x) const {
+  const int n = static_cast<int>(x_.size());
+  if (!(x > x_[0])) return 0;  // also NaN
+  if (x >= x_[n - 1]) return n - 2;
+  int i = bucket_[static_cast<size_t>((x - x_[0]) * bucket_scale_)];
+  while (i > 0 && x < x_[i]) --i;  // x a rounding below its bucket's edge
+  while (i < n - 2 && x_[i + 1] <= x) ++i;
+  return i;
 }
 
 void TableFunction::eval(double x, double& f, double& df) const {
-  const int n = static_cast<int>(x_.size());
-  int i = static_cast<int>(std::upper_bound(x_.begin(), x_.end(), x) - x_.begin()) - 1;
-  i = std::clamp(i, 0, n - 2);
+  const int i = interval(x);
   const double h = x_[i + 1] - x_[i], t = (x - x_[i]) / h;
   const double t2 = t * t, t3 = t2 * t;
   const double h00 = 2 * t3 - 3 * t2 + 1, h10 = t3 - 2 * t2 + t, h01 = -2 * t3 + 3 * t2, h11 = t3 - t2;

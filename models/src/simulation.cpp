@@ -121,6 +121,7 @@ class Runner {
     // fluxes) would otherwise set the step size; it is re-solved exactly at every step anyway.
     d.suppress_algebraic_error = m.options().ageing.any();
     d.max_num_steps = o.max_internal_steps;
+    d.lsetup_cj_change = o.lsetup_cj_change;
     m_.set_control(Control::Current, 0.0);
     integ_ = std::make_unique<DaeIntegrator>(m_, d);
   }
@@ -247,6 +248,7 @@ class Runner {
         DaeOptions d;
         d.suppress_algebraic_error = m_.options().ageing.any();
         d.max_num_steps = o_.max_internal_steps;
+        d.lsetup_cj_change = o_.lsetup_cj_change;
         d.rtol = 0.1 * m_.options().rtol;
         d.atol = m_.absolute_tolerances();
         for (double& a : d.atol) a *= 0.1;

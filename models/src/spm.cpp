@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <cmath>
 #include <optional>
+#include <span>
 #include <limits>
 
 #include "packlife/core/error.hpp"
@@ -333,7 +334,7 @@ class SingleParticleModel final : public CellModel {
 
   /// dI/dt consistent with the control equation, given the rates of the other unknowns.
   double algebraic_current_rate(const double* y, const double* yp, const std::array<double, kTerminalInputs>& zd,
-                                const std::vector<ChainEntry>& chain) const {
+                                std::span<const ChainEntry> chain) const {
     if (control_ == Control::Current) return 0.0;
     std::array<AD, kTerminalInputs> z;
     for (int k = 0; k < kTerminalInputs; ++k) z[k] = AD(zd[k], kTerminalInputs, k);
@@ -683,56 +684,60 @@ class SingleParticleModel final : public CellModel {
   // ---------------------------------------------------------------- terminal and thermal
 
   /// Derivatives of the terminal inputs z_k with respect to the unknowns, built in a buffer the
-  /// model keeps (valid until the next call; no allocation once it has grown).
-  const std::vector<ChainEntry>& terminal_chain(const double* y, double I, double T) const {
-    std::vector<ChainEntry>& ch = chain_;
-    ch.clear();
+  /// model keeps (valid until the next call; sized once for the longest chain: at most 6 entries per
+  /// electrode surface, 5 ageing unknowns, the particle volumes, T, I and 3 per electrolyte cell).
+  std::span<const ChainEntry> terminal_chain(const double* y, double I, double T) const {
+    const size_t most = 12 + 5 + static_cast<size_t>(pn_.N + pp_.N) + 2 + 3 * static_cast<size_t>(electrolyte_ ? Nx_ : 0);
+    if (chain_.size() < most) chain_.resize(most);
+    ChainEntry* const buf = chain_.data();
+    size_t n = 0;
+    auto put = [&](int col, int k, double d) { buf[n++] = ChainEntry{col, k, d}; };
     auto surf = [&](const ParticleMesh& m, const ElectrodeConst& e, int k) {
       const bool neg = k == 0;
       const double D = e.D0 * arrhenius(e.ED, Tref_, T);
       const double j = interface_current(y, neg);
       const double g = -j / (kFaraday * D);
       const double f = ag_.any() ? y[neg ? iFn_ : iFp_] : 1.0;
-      ch.push_back({m.offset + m.N - 1, k, m.w1});
-      ch.push_back({m.offset + m.N - 2, k, m.w2});
-      ch.push_back({iI_, k, -m.wg * e.djdI / (f * kFaraday * D)});
+      put(m.offset + m.N - 1, k, m.w1);
+      put(m.offset + m.N - 2, k, m.w2);
+      put(iI_, k, -m.wg * e.djdI / (f * kFaraday * D));
       if (ag_.any()) {
-        ch.push_back({neg ? iFn_ : iFp_, k, m.wg * I * e.djdI / (f * f * kFaraday * D)});
-        if (neg) ch.push_back({iJs_, k, m.wg / (kFaraday * D)});
+        put(neg ? iFn_ : iFp_, k, m.wg * I * e.djdI / (f * f * kFaraday * D));
+        if (neg) put(iJs_, k, m.wg / (kFaraday * D));
       }
-      if (iT_ >= 0 && e.ED != 0.0) ch.push_back({iT_, k, -m.wg * g * e.ED / (kGasConstant * T * T)});
+      if (iT_ >= 0 && e.ED != 0.0) put(iT_, k, -m.wg * g * e.ED / (kGasConstant * T * T));
     };
     surf(pn_, en_, 0);
     surf(pp_, ep_, 1);
     if (ag_.any()) {
-      ch.push_back({iFn_, 9, 1.0});
-      ch.push_back({iFp_, 10, 1.0});
-      ch.push_back({iL_, 11, 1.0});
-      ch.push_back({iJs_, 12, 1.0});
-      ch.push_back({iPl_, 13, 1.0});
+      put(iFn_, 9, 1.0);
+      put(iFp_, 10, 1.0);
+      put(iL_, 11, 1.0);
+      put(iJs_, 12, 1.0);
+      put(iPl_, 13, 1.0);
       for (const auto* m : {&pn_, &pp_}) {
         const int k = m == &pn_ ? 14 : 15;
         const double w = 3.0 / (m->R * m->R * m->R);  // volume average over the particle
-        for (int i = 0; i < m->N; ++i) ch.push_back({m->offset + i, k, m->volume[i] * w});
+        for (int i = 0; i < m->N; ++i) put(m->offset + i, k, m->volume[i] * w);
       }
     }
-    if (iT_ >= 0) ch.push_back({iT_, 2, 1.0});
-    ch.push_back({iI_, 3, 1.0});
+    if (iT_ >= 0) put(iT_, 2, 1.0);
+    put(iI_, 3, 1.0);
     if (electrolyte_) {
       for (int i = 0; i < Nx_; ++i) {
         const int col = iE_ + i;
         const double c = y[col];
-        ch.push_back({col, 4, h_[i] / Lx_});
+        put(col, 4, h_[i] / Lx_);
         if (region_[i] == 0) {
-          ch.push_back({col, 5, h_[i] / p_.negative.thickness_m});
-          ch.push_back({col, 7, h_[i] / (p_.negative.thickness_m * c)});
+          put(col, 5, h_[i] / p_.negative.thickness_m);
+          put(col, 7, h_[i] / (p_.negative.thickness_m * c));
         } else if (region_[i] == 2) {
-          ch.push_back({col, 6, h_[i] / p_.positive.thickness_m});
-          ch.push_back({col, 8, h_[i] / (p_.positive.thickness_m * c)});
+          put(col, 6, h_[i] / p_.positive.thickness_m);
+          put(col, 8, h_[i] / (p_.positive.thickness_m * c));
         }
       }
     }
-    return ch;
+    return {buf, n};
   }
 
   // ---------------------------------------------------------------- degradation

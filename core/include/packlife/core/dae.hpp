@@ -107,6 +107,11 @@ struct DaeOptions {
   /// Leave algebraic unknowns out of the local error test (IDASetSuppressAlg; they are index-1
   /// functions of the differential ones and re-solved at every step).
   bool suppress_algebraic_error = false;
+  /// Relative change of IDA's cj = alpha/h that triggers a new Jacobian and factorisation
+  /// (IDASetDeltaCjLSetup; 0.25 is SUNDIALS's default). Between setups Newton scales its correction
+  /// for the stale cj, so a larger value trades Jacobians for Newton iterations; the error test is
+  /// unchanged.
+  double lsetup_cj_change = 0.25;
 };
 
 /// IDA + KLU integrator over a DaeSystem, driven one internal step at a time.

@@ -47,7 +47,13 @@ class TableFunction {
 
  private:
   std::string path_;
+  /// Index i of the interval [x_i, x_i+1] that holds x (the end intervals for x outside the table),
+  /// as std::upper_bound would find it.
+  int interval(double x) const;
+
   std::vector<double> x_, y_, s_;  ///< knots, values, spline slopes
+  std::vector<int> bucket_;        ///< interval at the left edge of each uniform bucket
+  double bucket_scale_ = 0;        ///< buckets per unit of x
 };
 
 /// A parameter that is a constant, a built-in function of one argument, or a table.

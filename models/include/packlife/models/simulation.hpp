@@ -109,6 +109,10 @@ struct SimulationOptions {
   /// Keep the full state at the end of every cycle of the summary (Solution::cycle_states), so that a
   /// caller can continue from any of them (cycle_checkpoint()) instead of re-running.
   bool keep_cycle_states = false;
+  /// Relative change of the integrator's cj = alpha/h before a new Jacobian (DaeOptions::lsetup_cj_change).
+  /// The lifecycle's many short segments restart at small steps that double each step: with 0.5 a
+  /// doubling keeps the factorisation (docs/benchmarks.md).
+  double lsetup_cj_change = 0.25;
 };
 
 /// Temperature around the cell for step `step` (index in the cycle) starting at time `t_s` (run time) [K].
