@@ -713,7 +713,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sim->add_option("--ageing", sa.ageing,
                   "degradation mechanisms: none, default (the parameter set's list), or a comma list of sei, "
-                  "sei-solvent-diffusion, sei-reaction, plating, plating-irreversible, lam")
+                  "sei-solvent-diffusion, sei-reaction, plating, plating-irreversible, lam (both electrodes), lam-negative, lam-positive")
       ->capture_default_str();
   sim->add_flag("--accelerate", sa.accelerate,
                "cycle jumping: resolve representative cycles, extrapolate the ageing state across the others "

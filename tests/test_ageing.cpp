@@ -181,6 +181,36 @@ TEST_CASE("ageing: mechanism names and missing parameters are input errors", "[a
   CHECK_THROWS_WITH(parse_ageing("sei-reaction,sei-solvent-diffusion", okane()), Catch::Contains("one SEI form"));
   CHECK(parse_ageing("default", okane()).names() == "sei-solvent-diffusion,plating");
   CHECK(parse_ageing("none", okane()).names() == "none");
+  // LAM per electrode: names round-trip, "lam" is both, and only the chosen electrode's keys are needed.
+  CHECK(parse_ageing("sei,lam-negative", okane()).names() == "sei-solvent-diffusion,lam-negative");
+  CHECK(parse_ageing("lam-positive", okane()).names() == "lam-positive");
+  CHECK(parse_ageing("lam-negative,lam-positive", okane()).names() == "lam");
+  ParameterSet no_positive = okane();
+  no_positive.present.erase("ageing.positive.critical_stress_Pa");
+  CHECK(parse_ageing("lam-negative", no_positive).lam_negative);
+  CHECK_THROWS_WITH(parse_ageing("lam", no_positive), Catch::Contains("ageing.positive.critical_stress_Pa"));
+  CHECK_THROWS_WITH(parse_ageing("lam-positive", no_positive), Catch::Contains("ageing.positive.critical_stress_Pa"));
+}
+
+TEST_CASE("ageing: LAM in one electrode leaves the other's active material whole", "[ageing][lam]") {
+  // A 2C charge after a 1C discharge stresses both electrodes' particles; each option acts on its own electrode.
+  auto run = [](const std::string& list) {
+    ModelOptions o;
+    o.ageing = parse_ageing(list, okane());
+    auto m = make_model("spm", okane(), o);
+    const Solution s = simulate(*m, parse_experiment("Discharge at 1C until 2.5 V; Charge at 2C until 4.2 V"), {});
+    return m->degradation(s.final_state.data());
+  };
+  const Degradation neg = run("lam-negative"), pos = run("lam-positive"), both = run("lam");
+  CHECK(neg.active_fraction_negative < 1.0);
+  CHECK(neg.active_fraction_positive == 1.0);
+  CHECK(neg.lithium_lam_positive_mol == 0.0);
+  CHECK(pos.active_fraction_positive < 1.0);
+  CHECK(pos.active_fraction_negative == 1.0);
+  CHECK(pos.lithium_lam_negative_mol == 0.0);
+  // The electrodes do not interact through LAM at first order: "lam" is the two together.
+  CHECK(both.active_fraction_negative == Approx(neg.active_fraction_negative).epsilon(1e-3));
+  CHECK(both.active_fraction_positive == Approx(pos.active_fraction_positive).epsilon(1e-3));
 }
 
 TEST_CASE("ageing: stress-driven LAM produces an accelerating late-life fade (a knee)", "[ageing][lam][knee]") {

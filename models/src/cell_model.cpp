@@ -144,7 +144,12 @@ std::string AgeingOptions::names() const {
   auto add = [&](const char* n) { s += (s.empty() ? "" : ",") + std::string(n); };
   if (sei) add(sei_reaction ? "sei-reaction" : "sei-solvent-diffusion");
   if (plating) add(plating_irreversible ? "plating-irreversible" : "plating");
-  if (lam) add("lam");
+  if (lam_negative && lam_positive)
+    add("lam");
+  else if (lam_negative)
+    add("lam-negative");
+  else if (lam_positive)
+    add("lam-positive");
   return s.empty() ? "none" : s;
 }
 
@@ -180,11 +185,14 @@ AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p) {
         throw InputError(fmt::format("--ageing '{}': choose one plating form", text));
       a.plating = true;
       a.plating_irreversible = mech == "plating-irreversible";
-    } else if (mech == "lam") {
-      a.lam = true;
+    } else if (mech == "lam" || mech == "lam-negative" || mech == "lam-positive") {
+      a.lam_negative = a.lam_negative || mech != "lam-positive";
+      a.lam_positive = a.lam_positive || mech != "lam-negative";
     } else {
       throw InputError(fmt::format("--ageing: unknown mechanism '{}'; expected none, default, or a comma list of "
-                                   "sei, sei-solvent-diffusion, sei-reaction, plating, plating-irreversible, lam", item));
+                                   "sei, sei-solvent-diffusion, sei-reaction, plating, plating-irreversible, lam, "
+                                   "lam-negative, lam-positive",
+                                   item));
     }
     std::string missing;
     for (const auto& k : required_ageing_keys(mech))

@@ -320,12 +320,16 @@ std::vector<std::string> required_ageing_keys(const std::string& mechanism) {
             "ageing.sei.initial_thickness_m"};
   if (mechanism == "plating-irreversible")
     return {"ageing.plating.rate_constant_m_s", "ageing.plating.transfer_coefficient"};
-  if (mechanism == "lam") {
+  if (mechanism == "lam" || mechanism == "lam-negative" || mechanism == "lam-positive") {
     std::vector<std::string> k;
-    for (const char* e : {"negative", "positive"})
+    std::vector<const char*> electrodes;
+    if (mechanism != "lam-positive") electrodes.push_back("negative");
+    if (mechanism != "lam-negative") electrodes.push_back("positive");
+    for (const char* e : electrodes) {
       for (const char* f : {"lam_rate_s", "lam_exponent", "critical_stress_Pa", "youngs_modulus_Pa", "poisson_ratio",
                             "partial_molar_volume_m3_mol"})
         k.push_back(fmt::format("ageing.{}.{}", e, f));
+    }
     return k;
   }
   throw Error("unknown degradation mechanism '{}'", mechanism);

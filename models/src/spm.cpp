@@ -807,8 +807,8 @@ class SingleParticleModel final : public CellModel {
     } else {
       r[1] = r[2] = 0.0 * I;
     }
-    auto lam = [&](const LamParameters& m, const S& cav, const S& cs) -> S {
-      if (!ag_.lam) return 0.0 * I;
+    auto lam = [&](bool on, const LamParameters& m, const S& cav, const S& cs) -> S {
+      if (!on) return 0.0 * I;
       // Peak tensile hydrostatic stress: at the surface while the particle delithiates (c_avg > c_s);
       // at the centre while it lithiates, where sigma_h(0) = 2 Omega E (c_avg - c_0) / (9 (1 - nu))
       // (Zhang et al. 2007) and the quasi-steady parabolic profile gives c_avg - c_0 = 1.5 (c_s - c_avg).
@@ -817,7 +817,8 @@ class SingleParticleModel final : public CellModel {
       const S sh = 2.0 * m.partial_molar_volume_m3_mol * m.youngs_modulus_Pa * d / (9.0 * (1.0 - m.poisson_ratio));
       return -m.rate_s * pow(sh / m.critical_stress_Pa, m.exponent);
     };
-    const S deps_n = lam(g.lam_negative, z[14], z[0]), deps_p = lam(g.lam_positive, z[15], z[1]);
+    const S deps_n = lam(ag_.lam_negative, g.lam_negative, z[14], z[0]);
+    const S deps_p = lam(ag_.lam_positive, g.lam_positive, z[15], z[1]);
     r[3] = deps_n / p_.negative.active_material_fraction;
     r[4] = deps_p / p_.positive.active_material_fraction;
     r[5] = -a * p_.negative.thickness_m * area_ * jsei / kFaraday;

@@ -24,15 +24,16 @@ struct AgeingOptions {
   bool sei_reaction = false;  ///< reaction-limited form (else solvent-diffusion-limited)
   bool plating = false;       ///< lithium plating
   bool plating_irreversible = false;  ///< plating form: irreversible (Yang et al. 2017), else partially reversible
-  bool lam = false;           ///< stress-driven loss of active material, both electrodes
-  bool any() const { return sei || plating || lam; }
+  bool lam_negative = false;  ///< stress-driven loss of active material in the negative electrode
+  bool lam_positive = false;  ///< ... and in the positive electrode
+  bool any() const { return sei || plating || lam_negative || lam_positive; }
   /// Canonical comma list ("none" if nothing is on).
   std::string names() const;
 };
 
 /// Parses "--ageing" text against a parameter set: "none", "default" (the set's recommended list),
 /// or a comma list of sei-solvent-diffusion, sei-reaction, sei (the set's own form), plating (partially
-/// reversible), plating-irreversible, lam.
+/// reversible), plating-irreversible, lam (both electrodes), lam-negative, lam-positive.
 /// InputError for unknown names and for mechanisms whose parameters the set lacks (named).
 AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p);
 
