@@ -92,6 +92,28 @@ TEST_CASE("lifecycle trend: a hotter city ages the pack faster", "[lifecycle]") 
   CHECK(guangzhou > harbin + 0.002);
 }
 
+TEST_CASE("lifecycle trend: more DC fast charging ages the pack faster", "[lifecycle]") {
+  // An owned car charged at 2C for 0, 30 and 80 % of its energy: the graphite's stress-driven LAM grows
+  // with the charge rate (exponent m ~ 4.8, per charge ~ C^(m-1)), so DC sessions cost active material.
+  auto dc = [](const char* share) {
+    return life({"usage.mode=owned", "usage.fast_charge_c_rate=2", fmt::format("usage.fast_charge_share={}", share)});
+  };
+  const LifecycleResult none = dc("0"), some = dc("0.3"), most = dc("0.8");
+  CHECK(fade_end(some) > fade_end(none) + 0.002);
+  CHECK(fade_end(most) > fade_end(some) + 0.002);
+  // The extra fade is lost graphite, not lithium: LAM of the negative grows with the DC share.
+  CHECK(most.samples.back().lam_ne_pct > some.samples.back().lam_ne_pct);
+  CHECK(some.samples.back().lam_ne_pct > none.samples.back().lam_ne_pct);
+}
+
+TEST_CASE("lifecycle trend: a swap pack charged before it has taken the room's temperature ages faster", "[lifecycle]") {
+  // Harbin: a pack swapped out of a car arrives near the car's heating threshold (10 C); charged at once it
+  // charges cold (slower graphite diffusion, larger stress), after an hour in the 25 C room it charges warm.
+  const double conditioned = fade_end(life({"climate.city=harbin", "station.condition_h=1"}));
+  const double cold = fade_end(life({"climate.city=harbin", "station.condition_h=0"}));
+  CHECK(cold > conditioned + 0.001);
+}
+
 TEST_CASE("lifecycle trend: a higher station storage SOC ages the pack faster", "[lifecycle]") {
   const double low = fade_end(life({"station.storage_soc=0.6"}));
   const double high = fade_end(life({"station.storage_soc=0.95"}));

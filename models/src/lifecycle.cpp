@@ -173,7 +173,7 @@ class Lifecycle {
     delta_ = s.pack_cell_spread_cv / std::sqrt(static_cast<double>(d_.parallel)) *
              expected_max_standard_normal(d_.series);
     res_.weakest_block_deviation = delta_;
-    const ParameterSet base = load_parameter_set(d_.parameter_set);
+    const ParameterSet base = pack_cell_parameters(d_.chemistry);
     median_.role = "median";
     median_.p = scaled_cell(base, d_.area_scale);
     weak_.role = "weakest";
@@ -341,8 +341,11 @@ class Lifecycle {
       const int n_car = std::max(1, static_cast<int>(std::floor(window * pack_kWh / day_kWh)));
       const std::vector<double> km = day_distances(n_car, rng);
       for (int i = 0; i < n_car; ++i) add_day(d, km[i], cell_W, speed, true);
-      // Swapped out; the station charges it in its room and stores it until the next car takes it.
+      // Swapped out; the station charges it in its room and stores it until the next car takes it. Packs
+      // are charged in sequence in one room held at one temperature (DOMAIN.md): a pack waits there
+      // (station.condition_h) and is charged at about the room's temperature, not at the car's.
       d.period_days = n_car * s_.station_car_to_battery;
+      if (s_.station_condition_h > 0) d.add(fmt::format("Rest for {}", hours(s_.station_condition_h)), room(s_.station_temperature_C));
       d.add(charge(fmt::format("{:.6f} A", s_.station_charge_c_rate * I_cell_1C), "until @STORAGE SOC"),
             room(s_.station_temperature_C));
       d.add(fmt::format("Rest to fill {}", hours(24.0 * std::max(d.period_days, n_car + 0.25))),

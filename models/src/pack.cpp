@@ -22,6 +22,20 @@ std::string chemistry_parameter_set(const std::string& chemistry) {
   throw InputError("", 0, 0, "pack.chemistry", fmt::format("unknown chemistry '{}': expected nmc811 or lfp", chemistry));
 }
 
+ParameterSet pack_cell_parameters(const std::string& chemistry) {
+  ParameterSet p = load_parameter_set(chemistry_parameter_set(chemistry));
+  if (chemistry != "nmc811") return p;
+  const std::string from = "a123-apr18650";
+  const ParameterSet lam = load_parameter_set(from);
+  std::vector<std::string> a = {"ageing.default_mechanisms=sei,plating,lam-negative"};
+  for (const char* k : {"ageing.negative.lam_rate_s", "ageing.negative.lam_exponent"})
+    for (const auto& rec : lam.records)
+      if (rec.key == k) a.push_back(fmt::format("{}={}", k, rec.value));
+  if (a.size() != 3) throw Error("parameter set {} lacks the graphite LAM rate or exponent", from);
+  apply_parameter_overrides(p, a, fmt::format("nmc811 pack: graphite LAM law of set {} (docs/models.md, Lifecycle, \"Cell ageing of the pack\")", from));
+  return p;
+}
+
 ParameterSet scaled_cell(const ParameterSet& p, double area_scale, const std::string& why) {
   if (!(area_scale > 0 && std::isfinite(area_scale)))
     throw Error("electrode area scale {} must be positive", area_scale);

@@ -63,6 +63,8 @@ const std::vector<Entry>& entries() {
                        "swap: station charging current as a C-rate"));
     v.push_back(number("station.temperature_C", "degC", -10, 50, &S::station_temperature_C,
                        "swap: temperature of the station's charging room"));
+    v.push_back(number("station.condition_h", "h", 0, 12, &S::station_condition_h,
+                       "swap: hours a swapped-in pack waits in the charging room, taking its temperature, before charging"));
     v.push_back(number("station.storage_soc", "1", 0.3, 1, &S::station_storage_soc,
                        "swap: SOC the station charges packs to and stores them at"));
     v.push_back(number("station.swap_below_soc", "1", 0.02, 0.9, &S::station_swap_below_soc,

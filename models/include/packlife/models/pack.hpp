@@ -35,6 +35,12 @@ struct PackDesign {
 PackDesign design_pack(const std::string& chemistry, double energy_kWh);
 /// The parameter set a chemistry uses.
 std::string chemistry_parameter_set(const std::string& chemistry);
+/// The cell parameters of a chemistry's pack: its set (chemistry_parameter_set), and for nmc811 the
+/// graphite's stress-driven LAM switched on with the law (rate beta_n and exponent m) calibrated on
+/// fast-charge cycling at 3.6-7C (the graphite of set a123-apr18650, fitted by packlife fit on Severson
+/// et al. 2019): O'Kane 2022's graphite LAM constants are an example, not fitted to any charge rate, and
+/// the charge-rate dependence is what fast charging needs. Recorded as overrides naming their source.
+ParameterSet pack_cell_parameters(const std::string& chemistry);
 /// `p` with its electrode area (width), nominal capacity, cooling area and volume scaled by
 /// `area_scale`; recorded as parameter overrides (source `why`, default "pack design") so the
 /// resolved inputs show them.

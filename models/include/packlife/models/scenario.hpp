@@ -34,6 +34,7 @@ struct Scenario {
 
   double station_charge_c_rate = 0.5;
   double station_temperature_C = 25.0;
+  double station_condition_h = 1.0;      ///< a swapped-in pack takes the room's temperature before charging
   double station_storage_soc = 0.9;
   double station_swap_below_soc = 0.2;   ///< drivers swap when the pack gets this low
   double station_car_to_battery = 1.3;   ///< packs per car in the network (1 : 1.2-1.4, DOMAIN.md)
