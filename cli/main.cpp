@@ -354,19 +354,23 @@ struct FitArgs {
   std::string command_line;
 };
 
-/// --loss squares | cauchy:SCALE -> the Cauchy scale (0 for least squares).
-double parse_loss(const std::string& text) {
+/// --loss squares | cauchy:SCALE | trimmed:FRACTION -> the fit options' Cauchy scale or trimmed fraction.
+void parse_loss(const std::string& text, packlife::FitOptions& o) {
   using packlife::InputError;
-  if (text == "squares") return 0.0;
-  const std::string prefix = "cauchy:";
-  if (text.rfind(prefix, 0) == 0) {
+  if (text == "squares") return;
+  for (const std::string prefix : {"cauchy:", "trimmed:"}) {
+    if (text.rfind(prefix, 0) != 0) continue;
     const std::string v = text.substr(prefix.size());
     char* end = nullptr;
-    const double c = std::strtod(v.c_str(), &end);
-    if (!v.empty() && end && *end == '\0' && std::isfinite(c) && c > 0) return c;
+    const double x = std::strtod(v.c_str(), &end);
+    const bool number = !v.empty() && end && *end == '\0' && std::isfinite(x);
+    if (prefix == "cauchy:" && number && x > 0) { o.cauchy_scale = x; return; }
+    if (prefix == "trimmed:" && number && x >= 0.5 && x < 1) { o.trim_fraction = x; return; }
   }
-  throw InputError("", 0, 0, "--loss", fmt::format("'{}' is not a loss: expected squares or cauchy:SCALE with a positive "
-                                                   "SCALE (the residual size beyond which residuals weigh less)", text));
+  throw InputError("", 0, 0, "--loss", fmt::format("'{}' is not a loss: expected squares, cauchy:SCALE with a positive "
+                                                   "SCALE (the residual size beyond which residuals weigh less) or "
+                                                   "trimmed:FRACTION with FRACTION in [0.5, 1) (the share of the "
+                                                   "residuals that count)", text));
 }
 
 int run_fit_cmd(const FitArgs& a) {
@@ -391,7 +395,7 @@ int run_fit_cmd(const FitArgs& a) {
     target = lab_capacity_target(a.data);
   }
   FitOptions o;
-  o.cauchy_scale = parse_loss(a.loss);
+  parse_loss(a.loss, o);
   AtomicFile out(a.out);  // reserves the path (an unwritable folder is an input error now, not after the fit)
   o.max_iterations = a.max_iterations;
   if (!a.quiet) o.progress = [](const std::string& line) { fmt::print(stderr, "  {}\n", line); };
@@ -827,8 +831,9 @@ int main(int argc, char** argv) {
   fit->add_option("--name", fa.name, "name of the fitted set (default: the base set's name + \"-fit\")");
   fit->add_option("--title", fa.title, "title of the fitted set (default: the base set's title, saying which "
                                        "parameters were fitted to what)");
-  fit->add_option("--loss", fa.loss, "squares (least squares) or cauchy:SCALE (robust: residuals well beyond SCALE, such as "
-                                     "an outlying batch of cells, weigh less)")->capture_default_str();
+  fit->add_option("--loss", fa.loss, "squares (least squares), cauchy:SCALE (robust: residuals well beyond SCALE, such as "
+                                     "an outlying batch of cells, weigh less) or trimmed:FRACTION (least trimmed squares: "
+                                     "only that share of the residuals, the smallest, counts)")->capture_default_str();
   fit->add_option("--max-iterations", fa.max_iterations, "Levenberg-Marquardt iterations before giving up")
       ->capture_default_str()->check(CLI::Range(1, 1000));
   fit->add_flag("--json", fa.json, "print a JSON report (estimates, confidence intervals, residuals)");

@@ -71,7 +71,7 @@ TEST_CASE("fit: recovers a parameter from synthetic packlife data within its con
   CHECK(sourced);
 }
 
-TEST_CASE("fit: the Cauchy loss keeps an outlying point from pulling the estimate", "[fit]") {
+TEST_CASE("fit: robust losses (Cauchy, trimmed squares) keep outlying points from pulling the estimate", "[fit]") {
   const ParameterSet base = load_parameter_set("okane2022");
   // The synthetic data with three points (of 21) off by 1 % of the capacity (a measurement fault).
   const FitTarget clean = lab_capacity_target(synthetic_spec());
@@ -98,6 +98,26 @@ TEST_CASE("fit: the Cauchy loss keeps an outlying point from pulling the estimat
   // A negative scale is an input error.
   robust.cauchy_scale = -1;
   CHECK_THROWS_AS(fit_parameters(base, dsol, bad, robust), InputError);
+
+  // Least trimmed squares with 80 % of the residuals kept (17 of 21): the three
+  // faulty points fall outside the kept set and the estimate is recovered; the interval comes from the
+  // kept residuals (17 - 1 degrees of freedom) and holds the truth.
+  FitOptions trimmed;
+  trimmed.trim_fraction = 0.8;
+  const FitResult lts = fit_parameters(base, dsol, bad, trimmed);
+  REQUIRE(lts.converged);
+  INFO("trimmed " << lts.estimates[0].value);
+  CHECK(std::abs(std::log(lts.estimates[0].value / kTrueDsol)) < 0.05);
+  CHECK(lts.estimates[0].ci_low < kTrueDsol);
+  CHECK(lts.estimates[0].ci_high > kTrueDsol);
+  CHECK(lts.cost < lts.ssr);  // the trimmed sum leaves out the largest squares
+  for (double bad_fraction : {0.4, 1.0, -0.1}) {
+    trimmed.trim_fraction = bad_fraction;
+    CHECK_THROWS_AS(fit_parameters(base, dsol, bad, trimmed), InputError);
+  }
+  trimmed.trim_fraction = 0.8;
+  trimmed.cauchy_scale = 0.005;  // one robust loss at a time
+  CHECK_THROWS_AS(fit_parameters(base, dsol, bad, trimmed), InputError);
 }
 
 TEST_CASE("fit: a fit that cannot converge says why and estimates nothing", "[fit][errors]") {
@@ -223,10 +243,10 @@ TEST_CASE("cli: fit writes a loadable set only when it converges", "[cli][fit]")
   CHECK(below.code == 2);
   CHECK_THAT(below.out, Catch::Contains("--down-to") && Catch::Contains("[0, 1)"));
   CHECK(test::run_cli("fit --data missing.csv --experiment 'Rest for 1 hour' --fit ageing.sei.solvent_diffusivity_m2_s --out x.yaml").code == 2);
-  for (const char* loss : {"huber", "cauchy:", "cauchy:-1", "cauchy:abc"}) {
+  for (const char* loss : {"huber", "cauchy:", "cauchy:-1", "cauchy:abc", "trimmed:0.3", "trimmed:1", "trimmed:"}) {
     const auto l = test::run_cli(args + fmt::format(" --loss {} --out x.yaml", loss));
     CHECK(l.code == 2);
-    CHECK_THAT(l.out, Catch::Contains("--loss") && Catch::Contains("cauchy:SCALE"));
+    CHECK_THAT(l.out, Catch::Contains("--loss") && Catch::Contains("cauchy:SCALE") && Catch::Contains("trimmed:FRACTION"));
   }
   CHECK_FALSE(fs::exists("x.yaml"));
   fs::remove("fit_out.yaml");

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <numeric>
 #include <regex>
 
 #include "packlife/core/error.hpp"
@@ -201,31 +202,46 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
     return s;
   };
 
-  // The minimised sum: squares, or the Cauchy loss c^2 ln(1 + (r/c)^2), minimised by iteratively
-  // re-weighted Gauss-Newton steps with weights w = 1 / (1 + (r/c)^2) (Holland & Welsch 1977).
-  const double c = o.cauchy_scale;
+  // The minimised sum: squares; the Cauchy loss c^2 ln(1 + (r/c)^2), minimised by iteratively
+  // re-weighted Gauss-Newton steps with weights w = 1 / (1 + (r/c)^2) (Holland & Welsch 1977); or the
+  // trimmed sum of the h smallest squares (least trimmed squares, Rousseeuw 1984), minimised by steps on
+  // the h residuals that are smallest at the current parameters (weights 1 for them, 0 for the rest: the
+  // "concentration step" of Rousseeuw & Van Driessen 2006), a step accepted when the trimmed sum falls.
+  const double c = o.cauchy_scale, alpha = o.trim_fraction;
   if (c < 0 || !std::isfinite(c)) throw InputError("", 0, 0, "--loss", fmt::format("Cauchy scale {} must be positive", c));
+  if (!(alpha == 0 || (alpha >= 0.5 && alpha < 1)))
+    throw InputError("", 0, 0, "--loss", fmt::format("trimmed fraction {} must lie in [0.5, 1)", alpha));
+  if (c > 0 && alpha > 0) throw InputError("", 0, 0, "--loss", "choose one robust loss: Cauchy or trimmed, not both");
+  const int kept = alpha > 0 ? static_cast<int>(std::ceil(alpha * n - 1e-9)) : n;
+  auto weights = [&](const Eigen::VectorXd& v) {
+    Eigen::VectorXd w = Eigen::VectorXd::Ones(v.size());
+    if (c > 0)
+      for (int i = 0; i < v.size(); ++i) w[i] = 1.0 / (1.0 + (v[i] / c) * (v[i] / c));
+    if (alpha > 0) {  // the `kept` smallest |r| count; ties broken by position, so the choice is deterministic
+      std::vector<int> order(v.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return std::abs(v[a]) < std::abs(v[b]); });
+      for (int k = kept; k < v.size(); ++k) w[order[k]] = 0.0;
+    }
+    return w;
+  };
   auto cost = [&](const Eigen::VectorXd& v) {
+    if (alpha > 0) return v.dot(weights(v).asDiagonal() * v);
     if (c <= 0) return v.squaredNorm();
     double s = 0;
     for (int i = 0; i < v.size(); ++i) s += c * c * std::log1p((v[i] / c) * (v[i] / c));
     return s;
   };
-  auto weights = [&](const Eigen::VectorXd& v) {
-    Eigen::VectorXd w = Eigen::VectorXd::Ones(v.size());
-    if (c > 0)
-      for (int i = 0; i < v.size(); ++i) w[i] = 1.0 / (1.0 + (v[i] / c) * (v[i] / c));
-    return w;
-  };
-  const char* what = c > 0 ? "Cauchy loss" : "sum of squares";
+  const char* what = c > 0 ? "Cauchy loss" : alpha > 0 ? "trimmed sum of squares" : "sum of squares";
   Eigen::VectorXd r = evaluate(theta);  // an error here is the caller's (bad data or start)
   res.initial_residuals.assign(r.data(), r.data() + n);
   res.ssr_initial = r.squaredNorm();
   res.cost_initial = cost(r);
   double ssr = res.cost_initial;  // the minimised sum
   say(fmt::format("start: {} {:.6g} at {}", what, ssr, values_text(theta)));
-  if (n <= np) {
-    res.reason = fmt::format("{} residuals for {} parameters: nothing to estimate the error from", n, np);
+  if (kept <= np) {
+    res.reason = fmt::format("{} residuals{} for {} parameters: nothing to estimate the error from", kept,
+                             alpha > 0 ? " kept after trimming" : "", np);
     res.residuals = res.initial_residuals;
     res.ssr = res.ssr_initial;
     res.cost = ssr;
@@ -309,8 +325,9 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
                              res.cost_initial);
     return res;
   }
-  // Linearised covariance at the optimum: s^2 (J^T W J)^-1, s^2 = sum(w r^2) / (n - p) (W = I for least
-  // squares; for the robust loss the weights of the last iteration, as in re-weighted least squares).
+  // Linearised covariance at the optimum: s^2 (J^T W J)^-1, s^2 = sum(w r^2) / (m - p) (W = I and m = n for
+  // least squares; for the Cauchy loss the weights of the last iteration, as in re-weighted least squares;
+  // for trimmed squares the kept residuals, m = h: the interval of least squares on the kept cells).
   const Eigen::MatrixXd J = jacobian(theta, r);
   const Eigen::VectorXd w = weights(r);
   const Eigen::MatrixXd A = J.transpose() * w.asDiagonal() * J;
@@ -321,8 +338,8 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
                  "fit fewer of them";
     return res;
   }
-  const Eigen::MatrixXd cov = lu.inverse() * (ssr / (n - np));
-  const double t = student_t975(n - np);
+  const Eigen::MatrixXd cov = lu.inverse() * (ssr / (kept - np));
+  const double t = student_t975(kept - np);
   res.correlation.assign(np, std::vector<double>(np, 0.0));
   for (int i = 0; i < np; ++i) {
     FitEstimate& e = res.estimates[i];
