@@ -101,7 +101,7 @@ TEST_CASE("lifecycle trend: more DC fast charging ages the pack faster", "[lifec
   const LifecycleResult none = dc("0"), some = dc("0.3"), most = dc("0.8");
   CHECK(fade_end(some) > fade_end(none) + 0.002);
   CHECK(fade_end(most) > fade_end(some) + 0.002);
-  // The extra fade is lost graphite, not lithium: LAM of the negative grows with the DC share.
+  // The extra fade comes with lost graphite: LAM of the negative grows with the DC share.
   CHECK(most.samples.back().lam_ne_pct > some.samples.back().lam_ne_pct);
   CHECK(some.samples.back().lam_ne_pct > none.samples.back().lam_ne_pct);
 }

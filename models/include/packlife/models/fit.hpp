@@ -55,7 +55,7 @@ struct FitOptions {
   /// > 0: robust Cauchy loss c^2 ln(1 + (r/c)^2) with this scale c instead of r^2 (residuals much larger
   /// than c, such as cells of an outlying batch, weigh less); 0: least squares.
   double cauchy_scale = 0;
-  /// In (0, 1): least trimmed squares (Rousseeuw 1984), the sum of the ceil(trim_fraction n) smallest
+  /// In [0.5, 1): least trimmed squares (Rousseeuw 1984), the sum of the ceil(trim_fraction n) smallest
   /// squared residuals; the rest (an outlying batch, a faulty cell) do not count. 0: no trimming.
   double trim_fraction = 0;
   std::function<void(const std::string&)> progress;
