@@ -5,6 +5,7 @@
 #include "packlife/core/error.hpp"
 #include "packlife/models/esoh.hpp"
 #include "packlife/models/pack.hpp"
+#include "packlife/models/parameters.hpp"
 
 using namespace packlife;
 
@@ -69,4 +70,25 @@ TEST_CASE("quantile: linear between order statistics, the median at 0.5", "[pack
   CHECK(quantile({1, 9}, 0.0) == 1.0);
   CHECK(quantile({1, 9}, 1.0) == 9.0);
   CHECK(std::isnan(quantile({}, 0.5)));
+}
+
+TEST_CASE("pack cell: nmc811 takes the graphite LAM law of a123-apr18650, lfp its set as shipped", "[pack]") {
+  const ParameterSet okane = load_parameter_set("okane2022"), a123 = load_parameter_set("a123-apr18650");
+  const ParameterSet nmc = pack_cell_parameters("nmc811");
+  CHECK(nmc.ageing.default_mechanisms == "sei,plating,lam-negative");
+  CHECK(nmc.ageing.lam_negative.rate_s == a123.ageing.lam_negative.rate_s);
+  CHECK(nmc.ageing.lam_negative.exponent == a123.ageing.lam_negative.exponent);
+  CHECK(nmc.ageing.lam_negative.rate_s != okane.ageing.lam_negative.rate_s);
+  // Everything else stays okane2022's: the graphite's mechanics, the SEI, the positive's LAM.
+  CHECK(nmc.ageing.lam_negative.critical_stress_Pa == okane.ageing.lam_negative.critical_stress_Pa);
+  CHECK(nmc.ageing.sei_solvent_diffusivity_m2_s == okane.ageing.sei_solvent_diffusivity_m2_s);
+  CHECK(nmc.ageing.lam_positive.rate_s == okane.ageing.lam_positive.rate_s);
+  bool sourced = false;
+  for (const auto& rec : nmc.records)
+    if (rec.key == "ageing.negative.lam_exponent") sourced = rec.source.find("a123-apr18650") != std::string::npos;
+  CHECK(sourced);
+  const ParameterSet lfp = pack_cell_parameters("lfp"), prada = load_parameter_set("prada2013");
+  CHECK(lfp.ageing.default_mechanisms == prada.ageing.default_mechanisms);
+  CHECK(lfp.ageing.lam_negative.rate_s == prada.ageing.lam_negative.rate_s);
+  CHECK_THROWS_AS(pack_cell_parameters("lco"), InputError);
 }

@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "packlife/core/error.hpp"
+#include "packlife/models/cell_model.hpp"
 #include "packlife/models/esoh.hpp"
 
 namespace packlife {
@@ -27,12 +28,13 @@ ParameterSet pack_cell_parameters(const std::string& chemistry) {
   if (chemistry != "nmc811") return p;
   const std::string from = "a123-apr18650";
   const ParameterSet lam = load_parameter_set(from);
-  std::vector<std::string> a = {"ageing.default_mechanisms=sei,plating,lam-negative"};
-  for (const char* k : {"ageing.negative.lam_rate_s", "ageing.negative.lam_exponent"})
-    for (const auto& rec : lam.records)
-      if (rec.key == k) a.push_back(fmt::format("{}={}", k, rec.value));
-  if (a.size() != 3) throw Error("parameter set {} lacks the graphite LAM rate or exponent", from);
-  apply_parameter_overrides(p, a, fmt::format("nmc811 pack: graphite LAM law of set {} (docs/models.md, Lifecycle, \"Cell ageing of the pack\")", from));
+  parse_ageing("lam-negative", lam);  // the graphite LAM keys are there (else an error naming them)
+  apply_parameter_overrides(p,
+                            {"ageing.default_mechanisms=sei,plating,lam-negative",
+                             fmt::format("ageing.negative.lam_rate_s={:.17g}", lam.ageing.lam_negative.rate_s),
+                             fmt::format("ageing.negative.lam_exponent={:.17g}", lam.ageing.lam_negative.exponent)},
+                            fmt::format("nmc811 pack: graphite LAM law of set {} (docs/models.md, Lifecycle, \"Cell "
+                                        "ageing of the pack\")", from));
   return p;
 }
 
