@@ -203,6 +203,56 @@ TEST_CASE("fit: a cycle-0 check-up, --down-to, and one run shared by all cells",
   CHECK(lab_capacity_target(s).residual_names.size() == 3);
 }
 
+TEST_CASE("fit: a storage test matrix, each cell at its own temperature and SOC, recovers the SEI law", "[fit]") {
+  // Storage fade made by packlife (okane2022, SEI only) at 25 and 45 C, SOC 0.5 and 0.9, with a known
+  // solvent diffusivity and activation energy, read back as eSOH capacity after each 30-day period.
+  constexpr double kD = 3e-21, kEa = 55000;
+  ParameterSet truth = load_parameter_set("okane2022");
+  apply_parameter_overrides(truth, {fmt::format("ageing.sei.solvent_diffusivity_m2_s={}", kD),
+                                    fmt::format("ageing.sei.activation_J_mol={}", kEa)});
+  const Experiment rest = parse_experiment("Rest for 30 days");
+  std::string text = "# storage matrix\ncell,cycle,capacity_Ah,temperature_C,initial_soc\n";
+  std::vector<double> fade;
+  for (double T : {25.0, 45.0})
+    for (double soc : {0.5, 0.9}) {
+      const CycleRun r = run_cycles(truth, rest, T, 6, nullptr, soc, "sei");
+      REQUIRE(r.esoh_Ah.size() == 6);
+      text += fmt::format("T{}s{},0,{},{},{}\n", T, soc, r.fresh_esoh_Ah, T, soc);
+      for (int k = 1; k <= 6; k += 1) text += fmt::format("T{}s{},{},{:.8f},{},{}\n", T, soc, k, r.esoh_Ah[k - 1], T, soc);
+      fade.push_back(1 - r.esoh_Ah.back() / r.fresh_esoh_Ah);
+    }
+  // Physics of the data itself: storage loses capacity, faster when hotter; sqrt-of-time growth makes the
+  // second half-year lose less than the first.
+  CHECK(fade[0] > 0.005);
+  CHECK(fade[2] > 1.5 * fade[0]);
+  const auto d = test::temp_dir("fit_storage");
+  LabFitSpec s;
+  s.path = test::write_file(d, "storage.csv", text);
+  s.experiment = "Rest for 30 days";
+  s.ageing = "sei";
+  const FitTarget t = lab_capacity_target(s);
+  CHECK(t.residual_names.size() == 24);
+  CHECK_THAT(t.description, Catch::Contains("storage test"));
+  // At the truth every residual vanishes: each cell ran at its own conditions, from its fresh capacity.
+  for (double r : t.residuals(truth)) CHECK(std::abs(r) < 1e-6);
+  const FitResult f = fit_parameters(load_parameter_set("okane2022"),
+                                     {parse_fit_parameter("ageing.sei.solvent_diffusivity_m2_s"),
+                                      parse_fit_parameter("ageing.sei.activation_J_mol")},
+                                     t, FitOptions{});
+  INFO(f.reason);
+  REQUIRE(f.converged);
+  CHECK(f.estimates[0].value == Approx(kD).epsilon(0.02));
+  CHECK(f.estimates[1].value == Approx(kEa).epsilon(0.02));
+  // A cell condition that is not a number, or out of range, names the file, the column and the cell.
+  const auto bad = test::write_file(d, "bad.csv", "cell,cycle,capacity_Ah,temperature_C\nA,0,5,hot\nA,1,4.9,hot\n");
+  s.path = bad;
+  CHECK_THROWS_WITH(lab_capacity_target(s), Catch::Contains("bad.csv") && Catch::Contains("temperature_C") &&
+                                                Catch::Contains("cell 'A'") && Catch::Contains("'hot'"));
+  const auto high = test::write_file(d, "high.csv", "cell,cycle,capacity_Ah,initial_soc\nA,0,5,1.5\nA,1,4.9,1.5\n");
+  s.path = high;
+  CHECK_THROWS_WITH(lab_capacity_target(s), Catch::Contains("initial_soc") && Catch::Contains("[0, 1]"));
+}
+
 TEST_CASE("fit: Student t quantiles", "[fit]") {
   CHECK(student_t975(1) == Approx(12.706).epsilon(1e-4));
   CHECK(student_t975(5) == Approx(2.5706).epsilon(2e-3));

@@ -123,24 +123,67 @@ FitTarget lab_capacity_target(const LabFitSpec& spec) {
       c.cycle.resize(k);
       c.capacity_Ah.resize(k);
     }
-  int n_max = 0;
-  for (LabCell& c : cells) {
+  // A cell's own chamber temperature and starting SOC (plain-format columns temperature_C and initial_soc,
+  // docs/lab-data.md) override --ambient-C and --initial-soc, so one file can hold a calendar test matrix.
+  auto condition = [&](const LabCell& c, const char* column, double fallback, double lo, double hi) {
+    const auto it = c.conditions.find(column);
+    if (it == c.conditions.end() || it->second.empty()) return fallback;
+    char* end = nullptr;
+    const double v = std::strtod(it->second.c_str(), &end);
+    if (end == it->second.c_str() || *end != '\0' || !(v >= lo && v <= hi))
+      throw InputError(spec.path, 0, 0, column,
+                       fmt::format("cell '{}': '{}' is not a number in [{}, {}]", c.id, it->second, lo, hi));
+    return v;
+  };
+  // Cells that share a condition share one run to their last measured cycle.
+  struct Group {
+    double ambient_C, initial_soc;
+    int n_max = 0;
+    std::vector<size_t> cells;
+  };
+  std::vector<Group> groups;
+  for (size_t k = 0; k < cells.size(); ++k) {
+    LabCell& c = cells[k];
     if (c.cycle.size() < 2)
       throw InputError(spec.path, 0, 0, "cycle", fmt::format("cell '{}': needs at least two measured cycles", c.id));
     for (size_t i = spec.absolute ? 0 : 1; i < c.cycle.size(); ++i)  // cycle numbers index the simulated cycles
       t.residual_names.push_back(fmt::format("{} cycle {:g}", c.id, c.cycle[i]));
-    n_max = std::max(n_max, static_cast<int>(std::ceil(c.cycle.back())));
+    const double T = condition(c, "temperature_C", spec.ambient_C, -40, 80);
+    const double soc = condition(c, "initial_soc", spec.initial_soc, 0, 1);
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const Group& x) { return x.ambient_C == T && x.initial_soc == soc; });
+    if (g == groups.end()) g = groups.insert(groups.end(), Group{T, soc, 0, {}});
+    g->cells.push_back(k);
+    g->n_max = std::max(g->n_max, static_cast<int>(std::ceil(c.cycle.back())));
   }
-  // Every cell of the file is cycled by the same experiment at the same ambient, so one run to the
-  // last measured cycle serves them all.
-  t.residuals = [cells, e, spec, n_max](const ParameterSet& p) {
-    const CycleRun run = run_cycles(p, e, spec.ambient_C, n_max, nullptr, spec.initial_soc, spec.ageing);
-    if (static_cast<int>(run.capacity_Ah.size()) < n_max)
-      throw Error("the simulation stopped after {} of {} cycles: {}", run.capacity_Ah.size(), n_max, run.stopped);
-    // Cycle 0 (a check-up before cycling) is compared with the first simulated cycle.
-    auto sim = [&](double cycle) { return run.capacity_Ah[std::max<size_t>(std::lround(cycle), 1) - 1]; };
+  // A storage (calendar) test only rests or holds a voltage (float) between its check-ups: its capacity is
+  // then the electrode-balance capacity at the end of each cycle, what a slow check-up measures.
+  const bool storage = std::all_of(e.steps.begin(), e.steps.end(), [](const ExperimentStep& s) {
+    return s.kind == ExperimentStep::Kind::Rest || s.kind == ExperimentStep::Kind::Voltage;
+  });
+  if (storage) t.description += " (a storage test: the electrode-balance capacity at the end of each cycle)";
+  t.residuals = [cells, e, spec, groups, storage](const ParameterSet& p) {
+    std::vector<std::vector<double>> sims(cells.size());
+    for (const Group& g : groups) {
+      const CycleRun run = run_cycles(p, e, g.ambient_C, g.n_max, nullptr, g.initial_soc, spec.ageing);
+      if (static_cast<int>(run.capacity_Ah.size()) < g.n_max)
+        throw Error("the simulation at {} C from SOC {} stopped after {} of {} cycles: {}", g.ambient_C, g.initial_soc,
+                    run.capacity_Ah.size(), g.n_max, run.stopped);
+      std::vector<double> cap = run.capacity_Ah;
+      if (storage) {  // entry 0 is the fresh cell (the check-up before storage), entry k the end of period k
+        cap = run.esoh_Ah;
+        cap.insert(cap.begin(), run.fresh_esoh_Ah);
+      }
+      for (size_t k : g.cells) sims[k] = cap;
+    }
     std::vector<double> r;
-    for (const LabCell& c : cells) {
+    for (size_t k = 0; k < cells.size(); ++k) {
+      const LabCell& c = cells[k];
+      // Cycling: cycle 0 (a check-up before cycling) is compared with the first simulated cycle.
+      auto sim = [&](double cycle) {
+        const long n = std::lround(cycle);
+        return sims[k][storage ? n : std::max<long>(n, 1) - 1];
+      };
       const double s0 = spec.absolute ? 1.0 : sim(c.cycle.front()), m0 = spec.absolute ? 1.0 : c.capacity_Ah.front();
       for (size_t i = spec.absolute ? 0 : 1; i < c.cycle.size(); ++i) r.push_back(sim(c.cycle[i]) / s0 - c.capacity_Ah[i] / m0);
     }
@@ -285,8 +328,16 @@ FitResult fit_parameters(const ParameterSet& base, const std::vector<FitParamete
         if (step.cwiseAbs().maxCoeff() > 2.0) step *= 2.0 / step.cwiseAbs().maxCoeff();
         Eigen::VectorXd trial = (theta + step).cwiseMax(lo).cwiseMin(hi);
         step = trial - theta;
-        const Eigen::VectorXd rt = evaluate(trial);
-        const double ssr_t = cost(rt);
+        // A trial whose simulation fails (say, a storage cell drained empty by a far too fast SEI) is
+        // a step too far: rejected like one that raises the cost, so the damping grows.
+        Eigen::VectorXd rt;
+        double ssr_t = std::numeric_limits<double>::infinity();
+        try {
+          rt = evaluate(trial);
+          ssr_t = cost(rt);
+        } catch (const Error& e) {
+          say(fmt::format("trial step at {} rejected: {}", values_text(trial), e.what()));
+        }
         if (ssr_t < ssr) {
           const double drop = (ssr - ssr_t) / ssr;
           theta = trial;
