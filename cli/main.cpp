@@ -815,9 +815,10 @@ int main(int argc, char** argv) {
   fit->add_option("--format", fa.data.format, "lab file format (auto, or a name from docs/lab-data.md)")->capture_default_str();
   fit->add_option("--cell", fa.data.cells, "--data: fit only this cell (repeatable)")->take_all()->allow_extra_args(false);
   fit->add_option("--experiment", fa.data.experiment, "--data: the cycle the cells were run through, e.g. \"Charge at 1C until "
-                  "4.2 V; Discharge at 1C until 2.5 V\"");
-  fit->add_option("--ambient-C", fa.data.ambient_C, "--data: chamber temperature [degC]")->capture_default_str();
-  fit->add_option("--initial-soc", fa.data.initial_soc, "--data: SOC the first cycle starts from")->capture_default_str();
+                  "4.2 V; Discharge at 1C until 2.5 V\"; rests and holds only (\"Rest for 30 days\") make a storage "
+                  "test, compared by electrode-balance capacity");
+  fit->add_option("--ambient-C", fa.data.ambient_C, "--data: chamber temperature [degC] (a cell's temperature_C column overrides it)")->capture_default_str();
+  fit->add_option("--initial-soc", fa.data.initial_soc, "--data: SOC the first cycle starts from (a cell's initial_soc column overrides it)")->capture_default_str();
   fit->add_option("--down-to", fa.data.down_to, "--data: fit each cell's curve only down to this fraction of its first "
                   "capacity, in [0, 1) (e.g. 0.6: leave out the end of a curve cycled far past its knee)");
   fit->add_flag("--absolute", fa.data.absolute, "--data: compare capacities in A h (the set is the tested cell) instead of "
