@@ -182,7 +182,7 @@ FitTarget lab_capacity_target(const LabFitSpec& spec) {
       // Cycling: cycle 0 (a check-up before cycling) is compared with the first simulated cycle.
       auto sim = [&](double cycle) {
         const long n = std::lround(cycle);
-        return sims[k][storage ? n : std::max<long>(n, 1) - 1];
+        return sims[k][storage ? std::max<long>(n, 0) : std::max<long>(n, 1) - 1];
       };
       const double s0 = spec.absolute ? 1.0 : sim(c.cycle.front()), m0 = spec.absolute ? 1.0 : c.capacity_Ah.front();
       for (size_t i = spec.absolute ? 0 : 1; i < c.cycle.size(); ++i) r.push_back(sim(c.cycle[i]) / s0 - c.capacity_Ah[i] / m0);
