@@ -4,9 +4,10 @@
 Left: the fitted window (270 days, 25 and 45 C, SOC 0.5 and 0.9). Right: 12 years at 25 C, SOC 0.5 and
 0.9, beyond the data: the two laws (and packlife's diffusion-limited SEI) part ways there.
 Usage: python3 validation/calendar_plot.py build/cli/packlife [docs/validation/calendar_storage.png]
-Needs numpy and matplotlib (/usr/bin/python3 on Debian). Prints the numbers it plots.
+Needs matplotlib (/usr/bin/python3 on Debian). Prints the numbers it plots.
 """
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -32,7 +33,6 @@ def storage_fade(exe, params, T, soc, period_days, periods, tmp):
                     "--ambient-C", str(T), "--no-time-series", "--summary-csv", out, "--quiet"], check=True)
     fresh = subprocess.run([exe, "simulate", "--params", params, "--experiment", "Rest for 1 second", "--json",
                             "--quiet"], check=True, capture_output=True, text=True).stdout
-    import json
     c0 = json.loads(fresh)["balance_capacity_Ah"]
     with open(out) as f:
         rows = list(csv.DictReader(f))

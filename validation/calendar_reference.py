@@ -19,8 +19,8 @@ storage conditions inside each test matrix and writes the result in packlife's p
   d = 0.60225. It stands in for the A123 cell of prada2013 (the same chemistry and format; no A123
   storage law is available here).
 
-The laws are used only inside the conditions and durations their data covered (25 and 45 C, SOC 0.5 and
-0.9, 270 days). Usage: python3 validation/calendar_reference.py [outdir]  (default datasets/lab/calendar)
+The grid stays inside both test matrices' temperatures and SOCs (25 and 45 C, SOC 0.5 and 0.9) and short
+of long storage (270 days); the test durations are not restated here, see the sources. Usage: python3 validation/calendar_reference.py [outdir]  (default datasets/lab/calendar)
 """
 import math
 import os
