@@ -257,7 +257,7 @@ nlohmann::json lifecycle_json(const packlife::LifecycleResult& r, double wall_ms
                {"series", r.design.series}, {"parallel", r.design.parallel},
                {"cell_capacity_Ah", r.design.cell_capacity_Ah}, {"nominal_V", r.design.nominal_V()},
                {"energy_kWh", r.design.energy_kWh()}, {"rated_capacity_Ah", r.rated_capacity_Ah},
-               {"weakest_block_deviation", r.weakest_block_deviation}};
+               {"weakest_block_deviation", r.weakest_block_deviation}, {"resistance_mohm", r.resistance_mohm}};
   json ev = json::array();
   for (const auto& e : r.events)
     ev.push_back({{"time_years", e.time_years}, {"event", e.event}, {"reason", e.reason}, {"pack_soh", e.pack_soh}});
@@ -487,8 +487,8 @@ int run_lifecycle_cmd(const LifecycleArgs& a) {
   fmt::print("packlife lifecycle: {} pack {:.1f} kWh ({}s{}p of {:.1f} Ah {} cells, {:.0f} V), {} in {}\n",
              d.chemistry, d.energy_kWh(), d.series, d.parallel, d.cell_capacity_Ah, d.parameter_set, d.nominal_V(),
              s.usage_mode, s.climate_city);
-  fmt::print("  weakest series block {:.2f} % below the median cell (spread cv {:g})\n", 100 * r.weakest_block_deviation,
-             s.pack_cell_spread_cv);
+  fmt::print("  weakest series block {:.2f} % below the median cell (spread cv {:g}); fresh DC resistance {:.1f} mOhm\n",
+             100 * r.weakest_block_deviation, s.pack_cell_spread_cv, r.resistance_mohm);
   fmt::print("  first life:  {:6.2f} years, {:7.1f} MWh, {:6.0f} equivalent full cycles, SOH {:.3f} -> {:.3f}: {}\n",
              r.first.years, r.first.throughput_MWh, r.first.equivalent_full_cycles, r.first.start_soh, r.first.end_soh,
              r.first.end_reason);
@@ -717,7 +717,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sim->add_option("--ageing", sa.ageing,
                   "degradation mechanisms: none, default (the parameter set's list), or a comma list of sei, "
-                  "sei-solvent-diffusion, sei-reaction, plating, plating-irreversible, lam (both electrodes), lam-negative, lam-positive")
+                  "sei-solvent-diffusion, sei-reaction, sei-reaction-diffusion, plating, plating-irreversible, lam (both electrodes), lam-negative, lam-positive")
       ->capture_default_str();
   sim->add_flag("--accelerate", sa.accelerate,
                "cycle jumping: resolve representative cycles, extrapolate the ageing state across the others "

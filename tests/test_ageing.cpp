@@ -46,12 +46,16 @@ double storage_loss_pct(double days, double soc, double T_C) {
 
 TEST_CASE("ageing: analytic Jacobian matches finite differences", "[ageing][jacobian]") {
   for (const std::string name : {"spm", "spme"})
-    for (const std::string list : {"sei,plating,lam", "sei-reaction,plating", "sei,plating-irreversible,lam"})
+    for (const std::string list :
+         {"sei,plating,lam", "sei-reaction,plating", "sei,plating-irreversible,lam", "sei-reaction-diffusion,plating"})
       for (Control c : {Control::Current, Control::Voltage}) {
-        ModelOptions o = with_ageing(list, Thermal::Lumped);
+        static const ParameterSet storage = load_parameter_set("okane2022-storage");  // has k_sei
+        const ParameterSet& ps = list.find("reaction-diffusion") != std::string::npos ? storage : okane();
+        ModelOptions o = with_ageing("none", Thermal::Lumped);
+        o.ageing = parse_ageing(list, ps);
         o.particle_cells = 6;
         o.electrolyte_cells = 4;
-        auto m = make_model(name, okane(), o);
+        auto m = make_model(name, ps, o);
         const int n = m->size();
         std::vector<double> y = m->initial_state(0.6, 298.15), yp(n, 0.0);
         const int iT = index_of(*m, "T");
@@ -123,6 +127,56 @@ TEST_CASE("ageing: calendar loss grows with temperature and storage SOC, close t
     return simulate(*m, parse_experiment("Rest for 30 days"), so).cycles.back().lli_pct;
   };
   CHECK(loss_reaction(0.9) > loss_reaction(0.3));
+}
+
+namespace {
+/// Cyclable lithium lost [%] after resting `days` at SOC `soc`, 25 C, set `p` with mechanisms `list`.
+double rest_loss_pct(const ParameterSet& p, const std::string& list, double days, double soc) {
+  ModelOptions o;
+  o.ageing = parse_ageing(list, p);
+  auto m = make_model("spm", p, o);
+  SimulationOptions so;
+  so.initial_soc = soc;
+  so.output_dt_s = 3600;
+  return simulate(*m, parse_experiment(fmt::format("Rest for {} days", days)), so).cycles.back().lli_pct;
+}
+}  // namespace
+
+TEST_CASE("ageing: reaction-diffusion SEI tends to its two limits and grows between t and sqrt(t)",
+          "[ageing][calendar]") {
+  // j_sei = -F c_sol k e / (1 + k e L / D_sol) (Single et al. 2018): fast solvent diffusion leaves the
+  // reaction-limited law with j0 = F c_sol k; a fast reaction leaves the diffusion-limited law.
+  const ParameterSet& base = okane();
+  const double k = 4e-16, c = base.ageing.sei_bulk_solvent_concentration_mol_m3;
+  auto with = [&](std::vector<std::string> a) {
+    ParameterSet p = base;
+    apply_parameter_overrides(p, a, "test");
+    return p;
+  };
+  const ParameterSet fast_diffusion =
+      with({fmt::format("ageing.sei.rate_constant_m_s={}", k), "ageing.sei.solvent_diffusivity_m2_s=1e-10",
+            fmt::format("ageing.sei.exchange_current_A_m2={:.17g}", 96485.33212 * c * k)});
+  CHECK(rest_loss_pct(fast_diffusion, "sei-reaction-diffusion", 60, 0.5) ==
+        Approx(rest_loss_pct(fast_diffusion, "sei-reaction", 60, 0.5)).epsilon(1e-3));
+  const ParameterSet fast_reaction = with({"ageing.sei.rate_constant_m_s=1"});
+  CHECK(rest_loss_pct(fast_reaction, "sei-reaction-diffusion", 60, 0.5) ==
+        Approx(rest_loss_pct(fast_reaction, "sei-solvent-diffusion", 60, 0.5)).epsilon(1e-3));
+  // The fitted storage set: reaction-limited while the film is thin (near-linear), diffusion-limited
+  // later: four times the time gives between sqrt(4) and 4 times the loss, less so the longer it runs.
+  const ParameterSet p = load_parameter_set("okane2022-storage");
+  REQUIRE(parse_ageing("sei", p).sei_form == AgeingOptions::SeiForm::ReactionDiffusion);
+  const double l10 = rest_loss_pct(p, "sei", 10, 0.5), l40 = rest_loss_pct(p, "sei", 40, 0.5),
+               l160 = rest_loss_pct(p, "sei", 160, 0.5);
+  INFO(l10 << " " << l40 << " " << l160 << " % after 10, 40, 160 days");
+  CHECK(l40 / l10 > 2.0);
+  CHECK(l40 / l10 < 4.0);
+  CHECK(l160 / l40 < l40 / l10);
+  CHECK(l160 / l40 > 2.0);
+  // The reaction depends on the negative's potential: more loss at high storage SOC.
+  CHECK(rest_loss_pct(p, "sei", 30, 0.9) > 1.1 * rest_loss_pct(p, "sei", 30, 0.3));
+  CHECK_THROWS_WITH(parse_ageing("sei-reaction-diffusion", okane()),
+                    Catch::Contains("ageing.sei.rate_constant_m_s"));
+  CHECK_THROWS_WITH(parse_ageing("sei-reaction-diffusion,sei-reaction", p), Catch::Contains("one SEI form"));
 }
 
 namespace {

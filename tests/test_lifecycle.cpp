@@ -148,6 +148,24 @@ TEST_CASE("lifecycle trend: in a hot city with 30 % DC fast charging at 2C, swap
   CHECK(owned > swap);
 }
 
+TEST_CASE("lifecycle trend: in hot calendar-heavy duty LFP outlives NMC811", "[lifecycle]") {
+  // An owned car driven 15 km a day, parked in 35 C: storage dominates. The storage-fitted sets lose
+  // alike in a year at 25 C, but the NMC811's SEI growth is more strongly activated (51 against
+  // 35 kJ/mol, fitted to the LG M50 and Sony LFP storage laws, both of which lose more at 45 C for the
+  // NMC cell), so the hot NMC811 pack reaches 80 % first. (At 25 C the fitted sets do not show the
+  // LFP's long-term lead the published laws extrapolate: docs/models.md, "Known limits".)
+  auto first_life = [](const char* chemistry) {
+    return life({fmt::format("pack.chemistry={}", chemistry), "climate.city=constant", "climate.constant_C=35",
+                 "usage.mode=owned", "usage.km_per_day=15"},
+                15);
+  };
+  const LifecycleResult nmc = first_life("nmc811"), lfp = first_life("lfp");
+  INFO("first life: nmc811 " << nmc.first.years << " y (" << nmc.first.end_reason << "), lfp " << lfp.first.years
+                              << " y (" << lfp.first.end_reason << ")");
+  CHECK_THAT(nmc.first.end_reason, Catch::Contains("retire.first_life_soh"));
+  CHECK(lfp.first.years > nmc.first.years + 0.5);
+}
+
 TEST_CASE("lifecycle: second life continues the first life's ledger, and recycling adds up", "[lifecycle]") {
   const LifecycleResult r = life({"retire.first_life_soh=0.975", "second_life.application=peak_shaving"}, 6, 1);
   // First life ended on the SOH criterion, at a monthly check-up.
@@ -206,7 +224,13 @@ TEST_CASE("lifecycle: a pack past the plated-lithium limit at the hand-off goes 
 }
 
 TEST_CASE("lifecycle: the plated-lithium limit judges the last 12 months, not a seasonal peak", "[lifecycle]") {
-  const LifecycleResult r = life({"retire.plated_lithium=0.005"}, 1, 4);
+  // Cold winters and half the energy through 2C fast charging: plated lithium swings with the seasons on
+  // top of its slow growth.
+  const double limit_pct = 0.35;
+  const LifecycleResult r = life({"retire.plated_lithium=0.0035", "climate.city=harbin", "usage.mode=owned",
+                                  "usage.fast_charge_share=0.5", "usage.fast_charge_c_rate=2",
+                                  "second_life.application=low_speed_ev"},
+                                 1, 4);
   REQUIRE_THAT(r.second.end_reason, Catch::Contains("mean of the last 12 months"));
   const double t_end = r.first.years + r.second.years;
   double peak_before = 0, mean_last = 0;
@@ -219,10 +243,10 @@ TEST_CASE("lifecycle: the plated-lithium limit judges the last 12 months, not a 
     }
   }
   REQUIRE(n > 40);
-  // The reversible part swings with the seasons: a peak passed 0.5 % months before the end, which came
-  // when the year's mean did (weekly samples here, monthly check-ups in the rule).
-  CHECK(peak_before > 0.5);
-  CHECK(mean_last / n == Approx(0.5).margin(0.03));
+  // The reversible part swings with the seasons: a peak passed the limit months before the end, which
+  // came when the year's mean did (weekly samples here, monthly check-ups in the rule).
+  CHECK(peak_before > limit_pct);
+  CHECK(mean_last / n == Approx(limit_pct).margin(0.03));
 }
 
 TEST_CASE("materials: LFP pack holds iron and phosphate, pyrometallurgy loses lithium", "[lifecycle]") {

@@ -72,22 +72,27 @@ TEST_CASE("quantile: linear between order statistics, the median at 0.5", "[pack
   CHECK(std::isnan(quantile({}, 0.5)));
 }
 
-TEST_CASE("pack cell: nmc811 takes the graphite LAM law of a123-apr18650, lfp its set as shipped", "[pack]") {
-  const ParameterSet okane = load_parameter_set("okane2022"), a123 = load_parameter_set("a123-apr18650");
+TEST_CASE("pack cell: nmc811 takes the graphite LAM law of a123-apr18650, lfp its storage set as shipped", "[pack]") {
+  // The pack cells are the storage-calibrated sets (docs/models.md, "Cell ageing of the pack").
+  CHECK(chemistry_parameter_set("nmc811") == "okane2022-storage");
+  CHECK(chemistry_parameter_set("lfp") == "prada2013-storage");
+  const ParameterSet okane = load_parameter_set("okane2022-storage"), a123 = load_parameter_set("a123-apr18650");
   const ParameterSet nmc = pack_cell_parameters("nmc811");
   CHECK(nmc.ageing.default_mechanisms == "sei,plating,lam-negative");
   CHECK(nmc.ageing.lam_negative.rate_s == a123.ageing.lam_negative.rate_s);
   CHECK(nmc.ageing.lam_negative.exponent == a123.ageing.lam_negative.exponent);
   CHECK(nmc.ageing.lam_negative.rate_s != okane.ageing.lam_negative.rate_s);
-  // Everything else stays okane2022's: the graphite's mechanics, the SEI, the positive's LAM.
+  // Everything else stays okane2022-storage's: the graphite's mechanics, the SEI, the positive's LAM.
   CHECK(nmc.ageing.lam_negative.critical_stress_Pa == okane.ageing.lam_negative.critical_stress_Pa);
   CHECK(nmc.ageing.sei_solvent_diffusivity_m2_s == okane.ageing.sei_solvent_diffusivity_m2_s);
+  CHECK(nmc.ageing.sei_rate_constant_m_s == okane.ageing.sei_rate_constant_m_s);
+  CHECK(nmc.ageing.sei_resistivity_ohm_m == okane.ageing.sei_resistivity_ohm_m);
   CHECK(nmc.ageing.lam_positive.rate_s == okane.ageing.lam_positive.rate_s);
   bool sourced = false;
   for (const auto& rec : nmc.records)
     if (rec.key == "ageing.negative.lam_exponent") sourced = rec.source.find("a123-apr18650") != std::string::npos;
   CHECK(sourced);
-  const ParameterSet lfp = pack_cell_parameters("lfp"), prada = load_parameter_set("prada2013");
+  const ParameterSet lfp = pack_cell_parameters("lfp"), prada = load_parameter_set("prada2013-storage");
   CHECK(lfp.ageing.default_mechanisms == prada.ageing.default_mechanisms);
   CHECK(lfp.ageing.lam_negative.rate_s == prada.ageing.lam_negative.rate_s);
   CHECK_THROWS_AS(pack_cell_parameters("lco"), InputError);

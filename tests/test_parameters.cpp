@@ -77,6 +77,18 @@ TEST_CASE("resolved parameter sets re-load to the same values", "[parameters]") 
   CHECK(q.positive.diffusivity_m2_s.constant == p.positive.diffusivity_m2_s.constant);
 }
 
+TEST_CASE("a written set names its data-folder tables relative to that folder", "[parameters]") {
+  // An absolute path would tie a fitted set to the clone it was written in (a fresh machine could not
+  // load it).
+  const ParameterSet p = load_parameter_set("okane2022");
+  const std::string y = p.to_yaml();
+  CHECK_THAT(y, Catch::Contains("table: ocp/graphite_LGM50_ocp_Chen2020.csv"));
+  CHECK_THAT(y, !Catch::Contains(data_dir() + "/"));
+  const ParameterSet q = parse_parameter_set(y, "/nonexistent/elsewhere/set.yaml");
+  REQUIRE(q.negative.ocp_V.table);
+  CHECK(q.negative.ocp_V(0.5) == Approx(p.negative.ocp_V(0.5)));
+}
+
 TEST_CASE("a parameter override changes one value, is recorded and re-checked", "[parameters][override]") {
   ParameterSet p = load_parameter_set("okane2022");
   apply_parameter_override(p, "ageing.positive.lam_rate_s=1e-9");
@@ -178,7 +190,7 @@ TEST_CASE("malformed parameter files name file, line and key", "[parameters][err
       {"{function: chen2020_graphite_ocp, unit: V", "{table: ocp/nowhere.csv, unit: V", "table file 'ocp/nowhere.csv' not found"},
       {"{value: 0.75, unit:", "{table: ocp/graphite_LGM50_ocp_Chen2020.csv, unit:", "not a table"},
       {"parameters:\n", "parameters:\n  ageing.sei.form: {value: magic, unit: \"-\", source: Chen2020}\n",
-       "expected solvent-diffusion or reaction"},
+       "expected solvent-diffusion, reaction or reaction-diffusion"},
   };
   for (const auto& d : damages) {
     INFO(d.to);

@@ -19,6 +19,18 @@ storage conditions inside each test matrix and writes the result in packlife's p
   d = 0.60225. It stands in for the A123 cell of prada2013 (the same chemistry and format; no A123
   storage law is available here).
 
+Storage resistance growth (written beside, for validation/film_resistivity.py; packlife fit does not read
+it), relative growth of the DC resistance:
+- Sony/Murata US26650FTC1 LFP, Naumann et al. 2018 (as above), linear in time: r = k_ref exp(-Ea/R (1/T -
+  1/298.15 K)) (C (SOC - 0.5)^3 + D) t [s], k_ref = 3.4194e-10 1/s, Ea = 71827 J/mol, C = -3.3903,
+  D = 1.5604.
+- NMC: no storage resistance law of the LG M50 is published that we know of. The NMC law used is that of
+  the Sanyo UR18650E (NMC111 / graphite) of J. Schmalstieg, S. Kaebitz, M. Ecker, D. U. Sauer, J. Power
+  Sources 257 (2014) 325: r = (5.270 V - 16.32) 1e5 exp(-5986 / T) t[days]^0.75, V the cell's open-circuit
+  voltage at the storage SOC (their OCV curve: 3.697 V at SOC 0.5, 4.073 V at 0.9). Their matrix varied SOC
+  at 50 C and temperature at SOC 0.5, so 25 C at SOC 0.9 combines the two. A stand-in for NMC811, whose
+  high-nickel positive is known to grow resistance at high SOC faster than NMC111.
+
 The grid stays inside both test matrices' temperatures and SOCs (25 and 45 C, SOC 0.5 and 0.9) and short
 of long storage (270 days); the test durations are not restated here, see the sources. Usage: python3 validation/calendar_reference.py [outdir]  (default datasets/lab/calendar)
 """
@@ -57,6 +69,29 @@ def sony_lfp_loss(T_C, soc, days):
     return k * math.sqrt(days * 86400.0)
 
 
+def sony_lfp_resistance(T_C, soc, days):
+    """Relative DC resistance growth in storage, Sony US26650FTC1 LFP (Naumann et al. 2018)."""
+    T = T_C + 273.15
+    k = 3.4194e-10 * math.exp(-71827.0 / 8.3144598 * (1 / T - 1 / 298.15)) * (-3.3903 * (soc - 0.5) ** 3 + 1.5604)
+    return k * days * 86400.0
+
+
+SANYO_OCV_V = {0.5: 3.697, 0.9: 4.073}  # Schmalstieg et al. 2014, Fig. 1 (open-circuit voltage at the SOC)
+
+
+def sanyo_nmc_resistance(T_C, soc, days):
+    """Relative DC resistance growth in storage, Sanyo UR18650E NMC111 (Schmalstieg et al. 2014)."""
+    a = (5.270 * SANYO_OCV_V[soc] - 16.32) * 1e5 * math.exp(-5986.0 / (T_C + 273.15))
+    return a * days ** 0.75
+
+
+RESISTANCE = {
+    "sony_lfp_storage_resistance.csv": ("Sony/Murata US26650FTC1 (LiFePO4/graphite)", sony_lfp_resistance,
+                                        "Naumann et al., J. Energy Storage 17 (2018) 153"),
+    "sanyo_nmc_storage_resistance.csv": ("Sanyo UR18650E (NMC111/graphite)", sanyo_nmc_resistance,
+                                         "Schmalstieg et al., J. Power Sources 257 (2014) 325"),
+}
+
 CELLS = {
     "lgm50_storage.csv": ("LG M50 (NMC811/graphite-SiOx) 5 Ah", 5.0, lgm50_loss,
                           "Truong Bui et al. 2021 (data); Gasper et al., NREL BLAST-Lite 2024 (law)"),
@@ -79,6 +114,21 @@ def main():
             for n in range(PERIODS + 1):
                 d = n * DAYS_PER_PERIOD
                 lines.append(f"{cell},{n},{cap * (1 - law(T, soc, d)):.5f},{T},{soc},{d}")
+        tmp = os.path.join(outdir, name + ".tmp")
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, os.path.join(outdir, name))
+        print(f"wrote {os.path.join(outdir, name)}")
+    for name, (title, law, source) in RESISTANCE.items():
+        lines = [f"# {title}: relative DC resistance growth after each {DAYS_PER_PERIOD}-day storage period",
+                 f"# from the published storage law of {source};",
+                 "# written by validation/calendar_reference.py (see its header); read by validation/film_resistivity.py",
+                 "cell,cycle,resistance_growth,temperature_C,initial_soc,days"]
+        for T, soc in CONDITIONS:
+            cell = f"T{T}_soc{int(round(soc * 100))}"
+            for n in range(PERIODS + 1):
+                d = n * DAYS_PER_PERIOD
+                lines.append(f"{cell},{n},{law(T, soc, d):.6f},{T},{soc},{d}")
         tmp = os.path.join(outdir, name + ".tmp")
         with open(tmp, "w") as f:
             f.write("\n".join(lines) + "\n")

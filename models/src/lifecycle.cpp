@@ -206,6 +206,7 @@ class Lifecycle {
       c->ck.state = y;
     }
     R0_ = cell_resistance_ohm(median_, median_.rows.front());
+    res_.resistance_mohm = 1e3 * R0_ * d_.series / d_.parallel;
     res_.events.push_back({0.0, "first life start", s_.usage_mode == "swap" ? "enters the swapping network" : "delivered with the car", pack_soh(0)});
     const double t1 = stage(1);
     res_.first = totals(0, t1, first_reason_);

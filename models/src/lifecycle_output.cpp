@@ -56,6 +56,7 @@ void write_lifecycle_hdf5(const LifecycleResult& r, const std::string& path) {
   w.attribute("/pack", "energy_kWh", r.design.energy_kWh());
   w.attribute("/pack", "rated_capacity_Ah", r.rated_capacity_Ah);
   w.attribute("/pack", "weakest_block_deviation", r.weakest_block_deviation);
+  w.attribute("/pack", "resistance_mohm", r.resistance_mohm);
 
   w.create_group("/trajectory");
   for (const SampleColumn& c : lifecycle_sample_columns()) {

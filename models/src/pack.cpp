@@ -18,8 +18,8 @@ constexpr double kT25 = 298.15;
 }  // namespace
 
 std::string chemistry_parameter_set(const std::string& chemistry) {
-  if (chemistry == "nmc811") return "okane2022";
-  if (chemistry == "lfp") return "prada2013";
+  if (chemistry == "nmc811") return "okane2022-storage";
+  if (chemistry == "lfp") return "prada2013-storage";
   throw InputError("", 0, 0, "pack.chemistry", fmt::format("unknown chemistry '{}': expected nmc811 or lfp", chemistry));
 }
 
@@ -56,8 +56,10 @@ ParameterSet scaled_ageing_rates(const ParameterSet& p, double factor, const std
   if (!(factor > 0 && std::isfinite(factor))) throw Error("ageing rate factor {} must be positive", factor);
   ParameterSet s = p;
   std::vector<std::string> a;
+  // j_sei scales with each of these (for the reaction-diffusion form, with k_sei and D_sol together).
   for (const char* k : {"ageing.sei.solvent_diffusivity_m2_s", "ageing.sei.exchange_current_A_m2",
-                        "ageing.plating.rate_constant_m_s", "ageing.negative.lam_rate_s", "ageing.positive.lam_rate_s"}) {
+                        "ageing.sei.rate_constant_m_s", "ageing.plating.rate_constant_m_s",
+                        "ageing.negative.lam_rate_s", "ageing.positive.lam_rate_s"}) {
     if (!p.present.count(k)) continue;
     for (const auto& rec : p.records)
       if (rec.key == k) a.push_back(fmt::format("{}={:.17g}", k, std::stod(rec.value) * factor));

@@ -115,6 +115,7 @@ const std::vector<Spec>& schema() {
       NUM("ageing.sei.bulk_solvent_concentration_mol_m3", "mol/m3", 0, 1e5, ageing.sei_bulk_solvent_concentration_mol_m3),
       NUM("ageing.sei.exchange_current_A_m2", "A/m2", 0, 1, ageing.sei_exchange_current_A_m2),
       NUM("ageing.sei.open_circuit_potential_V", "V", -1, 3, ageing.sei_open_circuit_potential_V),
+      NUM("ageing.sei.rate_constant_m_s", "m/s", 0, 1, ageing.sei_rate_constant_m_s),
       NUM("ageing.sei.activation_J_mol", "J/mol", 0, 1e6, ageing.sei_activation_J_mol),
       NUM("ageing.plating.rate_constant_m_s", "m/s", 0, 1, ageing.plating_rate_constant_m_s),
       NUM("ageing.plating.transfer_coefficient", "1", 0.01, 0.99, ageing.plating_transfer_coefficient),
@@ -293,9 +294,10 @@ ParameterSet parse_parameter_set(const std::string& text, const std::string& ori
   };
   check_electrode(p.negative, "negative");
   check_electrode(p.positive, "positive");
-  if (seen.count("ageing.sei.form") && p.ageing.sei_form != "solvent-diffusion" && p.ageing.sei_form != "reaction")
+  if (seen.count("ageing.sei.form") && p.ageing.sei_form != "solvent-diffusion" && p.ageing.sei_form != "reaction" &&
+      p.ageing.sei_form != "reaction-diffusion")
     throw src.error(params["ageing.sei.form"], "ageing.sei.form",
-                    fmt::format("'{}': expected solvent-diffusion or reaction", p.ageing.sei_form));
+                    fmt::format("'{}': expected solvent-diffusion, reaction or reaction-diffusion", p.ageing.sei_form));
   if (p.cell.lower_voltage_cutoff_V >= p.cell.upper_voltage_cutoff_V)
     throw src.error(params["cell.lower_voltage_cutoff_V"], "cell.lower_voltage_cutoff_V",
                     "must be below cell.upper_voltage_cutoff_V");
@@ -314,6 +316,9 @@ std::vector<std::string> required_ageing_keys(const std::string& mechanism) {
     return with({"ageing.sei.solvent_diffusivity_m2_s", "ageing.sei.bulk_solvent_concentration_mol_m3"});
   if (mechanism == "sei-reaction")
     return with({"ageing.sei.exchange_current_A_m2", "ageing.sei.open_circuit_potential_V"});
+  if (mechanism == "sei-reaction-diffusion")
+    return with({"ageing.sei.rate_constant_m_s", "ageing.sei.open_circuit_potential_V",
+                 "ageing.sei.solvent_diffusivity_m2_s", "ageing.sei.bulk_solvent_concentration_mol_m3"});
   if (mechanism == "plating")
     return {"ageing.plating.rate_constant_m_s", "ageing.plating.transfer_coefficient",
             "ageing.plating.dead_decay_constant_s", "ageing.plating.initial_concentration_mol_m3",
@@ -410,6 +415,17 @@ double ParameterSet::volumetric_heat_capacity() const {
   return sum / stack_thickness_m();
 }
 
+/// A loaded table's path as a written set should carry it: relative to the data folder when the table
+/// lies inside it (resolve_table_path looks there), so the file stays valid in another clone or on
+/// another machine; else absolute.
+static std::string portable_table_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path data = fs::absolute(data_dir()).lexically_normal();
+  const fs::path rel = fs::absolute(path).lexically_normal().lexically_relative(data);
+  if (rel.empty() || *rel.begin() == "..") return path;
+  return rel.generic_string();
+}
+
 std::string ParameterSet::to_yaml() const {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << name;
@@ -422,7 +438,7 @@ std::string ParameterSet::to_yaml() const {
     if (r.is_text)
       out << YAML::Key << "value" << YAML::Value << YAML::DoubleQuoted << r.value;
     else if (r.is_table)
-      out << YAML::Key << "table" << YAML::Value << r.value;
+      out << YAML::Key << "table" << YAML::Value << portable_table_path(r.value);
     else if (find_function(r.value))
       out << YAML::Key << "function" << YAML::Value << r.value;
     else

@@ -749,7 +749,10 @@ class SingleParticleModel final : public CellModel {
   ///  SEI (Marquis 2020 thesis, sec. 5.6.4; O'Kane et al. 2022):
   ///   solvent-diffusion limited  j_sei = -F c_sol D_sol / L_sei,
   ///   reaction limited           j_sei = -j0_sei exp(-F (dphi - U_sei - rho L j_tot) / (2RT)),
-  ///   both times exp(E_sei/R (1/T_ref - 1/T));  dL/dt = -V_sei j_sei / (F z_sei).
+  ///   reaction and solvent diffusion in series (Single, Latz, Horstmann 2018, ChemSusChem 11 1950,
+  ///   eq. for the mixed regime):  j_sei = -F c_sol k e / (1 + k e L / D_sol),
+  ///   e = exp(-F (dphi - U_sei - rho L j_tot) / (2RT)),
+  ///   all times exp(E_sei/R (1/T_ref - 1/T));  dL/dt = -V_sei j_sei / (F z_sei).
   ///  Plating, partially reversible (O'Kane et al. 2020, 2022), eta_Li = dphi - rho L j_tot:
   ///   j_pl = F k_pl [c_pl exp(a_s F eta_Li/RT) - c_e exp(-a_p F eta_Li/RT)], a_s = 1 - a_p,
   ///   dc_pl/dt = -a j_pl/F - gamma c_pl, dc_dead/dt = gamma c_pl, gamma = gamma_0 L_sei,0 / L_sei.
@@ -781,10 +784,19 @@ class SingleParticleModel final : public CellModel {
     S jsei = 0.0 * I, jpl = 0.0 * I;
     if (ag_.sei) {
       const S arr = exp(g.sei_activation_J_mol / kGasConstant * (1.0 / Tref_ - 1.0 / T));
-      if (ag_.sei_reaction)
-        jsei = -g.sei_exchange_current_A_m2 * arr * exp(-0.5 * (dphi - g.sei_open_circuit_potential_V - film) / RT_F);
-      else
+      using Form = AgeingOptions::SeiForm;
+      const S eta_sei = dphi - g.sei_open_circuit_potential_V - film;
+      if (ag_.sei_form == Form::Reaction) {
+        jsei = -g.sei_exchange_current_A_m2 * arr * exp(-0.5 * eta_sei / RT_F);
+      } else if (ag_.sei_form == Form::ReactionDiffusion) {
+        // Solvent reduction at the electrode-film interface fed by solvent diffusion through the film,
+        // in series: the interface concentration c_0 solves k e c_0 = D (c_sol - c_0) / L.
+        const S ke = g.sei_rate_constant_m_s * exp(-0.5 * eta_sei / RT_F);
+        jsei = -kFaraday * g.sei_bulk_solvent_concentration_mol_m3 * ke /
+               (1.0 + ke * L / g.sei_solvent_diffusivity_m2_s) * arr;
+      } else {
         jsei = -kFaraday * g.sei_bulk_solvent_concentration_mol_m3 * g.sei_solvent_diffusivity_m2_s / L * arr;
+      }
     }
     if (ag_.plating) {
       const S eta = dphi - film;

@@ -60,6 +60,7 @@ struct LifecycleResult {
   std::string parameter_set;
   double rated_capacity_Ah = 0;     ///< pack: parallel x the median cell's fresh capacity
   double weakest_block_deviation = 0;  ///< relative capacity deficit (and rate excess) of the weakest block
+  double resistance_mohm = 0;  ///< fresh pack DC resistance at 50 % SOC, 25 C: series / parallel x the median cell's
   LifeTotals first, second;
   std::vector<double> fade_by_year;   ///< 1 - pack SOH at the end of each whole first-life year
   std::optional<double> fade_12y;     ///< fade after 12 years, if first life lasted that long

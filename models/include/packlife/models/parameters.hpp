@@ -104,8 +104,9 @@ struct AgeingParameters {
   double sei_bulk_solvent_concentration_mol_m3 = 0;
   double sei_exchange_current_A_m2 = 0;     ///< reaction-limited form
   double sei_open_circuit_potential_V = 0;
+  double sei_rate_constant_m_s = 0;         ///< reaction-diffusion form: solvent reduction rate constant k_sei
   double sei_activation_J_mol = 0;
-  std::string sei_form;                     ///< the set's own form: "solvent-diffusion" or "reaction"
+  std::string sei_form;  ///< the set's own form: "solvent-diffusion", "reaction" or "reaction-diffusion"
   double plating_rate_constant_m_s = 0;
   double plating_transfer_coefficient = 0.5;  ///< cathodic (plating) transfer coefficient
   double plating_dead_decay_s = 0;             ///< gamma_0
