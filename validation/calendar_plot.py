@@ -2,7 +2,7 @@
 """Storage fade of the storage-fitted sets against the published storage laws they were fitted to.
 
 Left: the fitted window (270 days, 25 and 45 C, SOC 0.5 and 0.9). Right: 12 years at 25 C, SOC 0.5 and
-0.9, beyond the data: the two laws (and packlife's diffusion-limited SEI) part ways there.
+0.9, beyond the data: the two laws part ways there (t^0.65 against sqrt(t)).
 Usage: python3 validation/calendar_plot.py build/cli/packlife [docs/validation/calendar_storage.png]
 Needs matplotlib (/usr/bin/python3 on Debian). Prints the numbers it plots.
 """

@@ -36,7 +36,7 @@ const std::vector<Entry>& entries() {
                                   "random seed: a pack's day-to-day spread of driving; in a fleet, every pack's draws"},
                       nullptr, nullptr, &S::seed});
     v.push_back(text("pack.chemistry", {"nmc811", "lfp"}, &S::pack_chemistry,
-                     "nmc811 (okane2022 cell) or lfp (prada2013 cell)"));
+                     "nmc811 (okane2022-storage cell, LG M50) or lfp (prada2013-storage cell, A123)"));
     v.push_back(number("pack.energy_kWh", "kWh", 10, 300, &S::pack_energy_kWh, "nominal pack energy"));
     v.push_back(number("pack.cell_spread_cv", "1", 0, 0.1, &S::pack_cell_spread_cv,
                        "cell-to-cell coefficient of variation of capacity, resistance and ageing rate"));
