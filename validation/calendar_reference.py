@@ -100,40 +100,37 @@ CELLS = {
 }
 
 
+def write_grid(path, header, column, value):
+    """One row per storage period and condition: cell,cycle,<column>,temperature_C,initial_soc,days, where
+    value(T, soc, days) gives the column (written to a temporary file, then renamed into place)."""
+    lines = header + [f"cell,cycle,{column},temperature_C,initial_soc,days"]
+    for T, soc in CONDITIONS:
+        cell = f"T{T}_soc{int(round(soc * 100))}"
+        for n in range(PERIODS + 1):
+            d = n * DAYS_PER_PERIOD
+            lines.append(f"{cell},{n},{value(T, soc, d)},{T},{soc},{d}")
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+    print(f"wrote {path}")
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "datasets", "lab",
                                                                  "calendar")
     os.makedirs(outdir, exist_ok=True)
     for name, (title, cap, law, source) in CELLS.items():
-        lines = [f"# {title}: capacity after each {DAYS_PER_PERIOD}-day storage period (cycle = periods stored)",
-                 f"# from the published storage-fade law of {source};",
-                 "# written by validation/calendar_reference.py (see its header); plain format, docs/lab-data.md",
-                 "cell,cycle,capacity_Ah,temperature_C,initial_soc,days"]
-        for T, soc in CONDITIONS:
-            cell = f"T{T}_soc{int(round(soc * 100))}"
-            for n in range(PERIODS + 1):
-                d = n * DAYS_PER_PERIOD
-                lines.append(f"{cell},{n},{cap * (1 - law(T, soc, d)):.5f},{T},{soc},{d}")
-        tmp = os.path.join(outdir, name + ".tmp")
-        with open(tmp, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(tmp, os.path.join(outdir, name))
-        print(f"wrote {os.path.join(outdir, name)}")
+        header = [f"# {title}: capacity after each {DAYS_PER_PERIOD}-day storage period (cycle = periods stored)",
+                  f"# from the published storage-fade law of {source};",
+                  "# written by validation/calendar_reference.py (see its header); plain format, docs/lab-data.md"]
+        write_grid(os.path.join(outdir, name), header, "capacity_Ah",
+                   lambda T, soc, d, cap=cap, law=law: f"{cap * (1 - law(T, soc, d)):.5f}")
     for name, (title, law, source) in RESISTANCE.items():
-        lines = [f"# {title}: relative DC resistance growth after each {DAYS_PER_PERIOD}-day storage period",
-                 f"# from the published storage law of {source};",
-                 "# written by validation/calendar_reference.py (see its header); read by validation/film_resistivity.py",
-                 "cell,cycle,resistance_growth,temperature_C,initial_soc,days"]
-        for T, soc in CONDITIONS:
-            cell = f"T{T}_soc{int(round(soc * 100))}"
-            for n in range(PERIODS + 1):
-                d = n * DAYS_PER_PERIOD
-                lines.append(f"{cell},{n},{law(T, soc, d):.6f},{T},{soc},{d}")
-        tmp = os.path.join(outdir, name + ".tmp")
-        with open(tmp, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(tmp, os.path.join(outdir, name))
-        print(f"wrote {os.path.join(outdir, name)}")
+        header = [f"# {title}: relative DC resistance growth after each {DAYS_PER_PERIOD}-day storage period",
+                  f"# from the published storage law of {source};",
+                  "# written by validation/calendar_reference.py (see its header); read by validation/film_resistivity.py"]
+        write_grid(os.path.join(outdir, name), header, "resistance_growth",
+                   lambda T, soc, d, law=law: f"{law(T, soc, d):.6f}")
 
 
 if __name__ == "__main__":
