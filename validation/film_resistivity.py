@@ -41,7 +41,8 @@ def read_reference(name):
 
 
 def film_growth(exe, params, T, soc, periods, tmp):
-    """L(t)/L0 - 1 after each 30-day storage period (packlife simulate, the set's own mechanisms)."""
+    """Summary rows (one per 30-day storage period: sei_thickness_m, ...) of packlife simulate, the set's own
+    mechanisms."""
     out = os.path.join(tmp, "summary.csv")
     subprocess.run([exe, "simulate", "--model", "spme", "--params", params, "--ageing", "default", "--experiment",
                     "Rest for 30 days", "--cycles", str(periods), "--initial-soc", str(soc), "--ambient-C", str(T),
@@ -52,6 +53,8 @@ def film_growth(exe, params, T, soc, periods, tmp):
 
 
 def main():
+    if len(sys.argv) < 3 or sys.argv[2] not in CHEMISTRY:
+        sys.exit(f"usage: {sys.argv[0]} PACKLIFE nmc811|lfp [--write]")
     exe, chem = sys.argv[1], sys.argv[2]
     params, ref_name = CHEMISTRY[chem]
     set_path = os.path.join(DATA, "parameters", params + ".yaml")
