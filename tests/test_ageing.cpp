@@ -51,7 +51,8 @@ TEST_CASE("ageing: analytic Jacobian matches finite differences", "[ageing][jaco
       for (Control c : {Control::Current, Control::Voltage}) {
         static const ParameterSet storage = load_parameter_set("okane2022-storage");  // has k_sei
         const ParameterSet& ps = list.find("reaction-diffusion") != std::string::npos ? storage : okane();
-        ModelOptions o = with_ageing("none", Thermal::Lumped);
+        ModelOptions o;
+        o.thermal = Thermal::Lumped;
         o.ageing = parse_ageing(list, ps);
         o.particle_cells = 6;
         o.electrolyte_cells = 4;
@@ -155,7 +156,7 @@ TEST_CASE("ageing: reaction-diffusion SEI tends to its two limits and grows betw
   };
   const ParameterSet fast_diffusion =
       with({fmt::format("ageing.sei.rate_constant_m_s={}", k), "ageing.sei.solvent_diffusivity_m2_s=1e-10",
-            fmt::format("ageing.sei.exchange_current_A_m2={:.17g}", 96485.33212 * c * k)});
+            fmt::format("ageing.sei.exchange_current_A_m2={:.17g}", kFaraday * c * k)});
   CHECK(rest_loss_pct(fast_diffusion, "sei-reaction-diffusion", 60, 0.5) ==
         Approx(rest_loss_pct(fast_diffusion, "sei-reaction", 60, 0.5)).epsilon(1e-3));
   const ParameterSet fast_reaction = with({"ageing.sei.rate_constant_m_s=1"});

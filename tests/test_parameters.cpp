@@ -87,6 +87,16 @@ TEST_CASE("a written set names its data-folder tables relative to that folder", 
   const ParameterSet q = parse_parameter_set(y, "/nonexistent/elsewhere/set.yaml");
   REQUIRE(q.negative.ocp_V.table);
   CHECK(q.negative.ocp_V(0.5) == Approx(p.negative.ocp_V(0.5)));
+  // A table outside the data folder keeps its absolute path (nothing shorter would find it again).
+  const auto dir = test::temp_dir("own_table");
+  std::filesystem::copy_file(data_dir() + "/ocp/graphite_LGM50_ocp_Chen2020.csv", dir + "/graphite.csv");
+  std::string own = y;
+  own.replace(own.find("ocp/graphite_LGM50_ocp_Chen2020.csv"), 35, "graphite.csv");
+  const ParameterSet r = parse_parameter_set(own, dir + "/set.yaml");
+  const std::string abs = (std::filesystem::path(dir) / "graphite.csv").lexically_normal().string();
+  CHECK_THAT(r.to_yaml(), Catch::Contains("table: " + abs));
+  CHECK(parse_parameter_set(r.to_yaml(), "/nonexistent/set.yaml").negative.ocp_V(0.5) ==
+        Approx(p.negative.ocp_V(0.5)));
 }
 
 TEST_CASE("a parameter override changes one value, is recorded and re-checked", "[parameters][override]") {
