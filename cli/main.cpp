@@ -717,7 +717,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sim->add_option("--ageing", sa.ageing,
                   "degradation mechanisms: none, default (the parameter set's list), or a comma list of sei, "
-                  "sei-solvent-diffusion, sei-reaction, sei-reaction-diffusion, plating, plating-irreversible, lam (both electrodes), lam-negative, lam-positive")
+                  "sei-solvent-diffusion, sei-reaction, sei-reaction-diffusion, sei-interstitial-diffusion, plating, plating-irreversible, lam (both electrodes), lam-negative, lam-positive")
       ->capture_default_str();
   sim->add_flag("--accelerate", sa.accelerate,
                "cycle jumping: resolve representative cycles, extrapolate the ageing state across the others "

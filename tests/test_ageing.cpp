@@ -47,10 +47,14 @@ double storage_loss_pct(double days, double soc, double T_C) {
 TEST_CASE("ageing: analytic Jacobian matches finite differences", "[ageing][jacobian]") {
   for (const std::string name : {"spm", "spme"})
     for (const std::string list :
-         {"sei,plating,lam", "sei-reaction,plating", "sei,plating-irreversible,lam", "sei-reaction-diffusion,plating"})
+         {"sei,plating,lam", "sei-reaction,plating", "sei,plating-irreversible,lam", "sei-reaction-diffusion,plating",
+          "sei-interstitial-diffusion,plating"})
       for (Control c : {Control::Current, Control::Voltage}) {
         static const ParameterSet storage = load_parameter_set("okane2022-storage");  // has k_sei
-        const ParameterSet& ps = list.find("reaction-diffusion") != std::string::npos ? storage : okane();
+        static const ParameterSet lfp = load_parameter_set("prada2013-storage");      // has D_li, c_li0
+        const ParameterSet& ps = list.find("reaction-diffusion") != std::string::npos     ? storage
+                                 : list.find("interstitial-diffusion") != std::string::npos ? lfp
+                                                                                            : okane();
         ModelOptions o;
         o.thermal = Thermal::Lumped;
         o.ageing = parse_ageing(list, ps);
@@ -178,6 +182,35 @@ TEST_CASE("ageing: reaction-diffusion SEI tends to its two limits and grows betw
   CHECK_THROWS_WITH(parse_ageing("sei-reaction-diffusion", okane()),
                     Catch::Contains("ageing.sei.rate_constant_m_s"));
   CHECK_THROWS_WITH(parse_ageing("sei-reaction-diffusion,sei-reaction", p), Catch::Contains("one SEI form"));
+}
+
+TEST_CASE("ageing: interstitial-diffusion SEI grows as sqrt(t) and faster at high SOC", "[ageing][calendar]") {
+  // j_sei = -F D_li c_li0 exp(-s F dphi / RT) / L (Single et al. 2018): diffusion-limited from the start,
+  // so L^2 - L0^2 grows linearly; the interstitial concentration follows the graphite potential.
+  const ParameterSet p = load_parameter_set("prada2013-storage");
+  REQUIRE(parse_ageing("sei", p).sei_form == AgeingOptions::SeiForm::InterstitialDiffusion);
+  REQUIRE(parse_ageing("sei", p).names() == "sei-interstitial-diffusion");
+  const double l40 = rest_loss_pct(p, "sei", 40, 0.5), l160 = rest_loss_pct(p, "sei", 160, 0.5),
+               l640 = rest_loss_pct(p, "sei", 640, 0.5);
+  INFO(l40 << " " << l160 << " " << l640 << " % after 40, 160, 640 days");
+  // Loss ~ L - L0 = sqrt(L0^2 + c t) - L0: four times the time, a little more than twice the loss while
+  // the initial film L0 still counts, tending to twice.
+  CHECK(l160 / l40 > 2.0);
+  CHECK(l160 / l40 < 2.5);
+  CHECK(l640 / l160 > 2.0);
+  CHECK(l640 / l160 < l160 / l40);
+  // The SOC dependence is the share s of the potential: with s = 0 it vanishes.
+  const double hi = rest_loss_pct(p, "sei", 60, 0.9), lo = rest_loss_pct(p, "sei", 60, 0.3);
+  CHECK(hi > 1.2 * lo);
+  ParameterSet flat = p;
+  apply_parameter_overrides(flat, {"ageing.sei.interstitial_potential_share=0"}, "test");
+  CHECK(rest_loss_pct(flat, "sei", 60, 0.9) == Approx(rest_loss_pct(flat, "sei", 60, 0.3)).epsilon(0.02));
+  // A set without the interstitial keys names them; the share is bounded to [0, 1].
+  CHECK_THROWS_WITH(parse_ageing("sei-interstitial-diffusion", okane()),
+                    Catch::Contains("ageing.sei.interstitial_diffusivity_m2_s"));
+  ParameterSet bad = p;
+  CHECK_THROWS_WITH(apply_parameter_overrides(bad, {"ageing.sei.interstitial_potential_share=1.5"}, "test"),
+                    Catch::Contains("interstitial_potential_share"));
 }
 
 namespace {

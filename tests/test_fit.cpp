@@ -258,11 +258,11 @@ TEST_CASE("fit: a storage test matrix, each cell at its own temperature and SOC,
   CHECK_THROWS_WITH(lab_capacity_target(s), Catch::Contains("initial_soc") && Catch::Contains("[0, 1]"));
 }
 
-TEST_CASE("storage sets: the shipped storage fits reproduce their storage curves, the base sets fade too slowly",
+TEST_CASE("storage sets: the shipped storage fits reproduce their storage curves, the base sets do not",
           "[fit][calendar]") {
   // datasets/lab/calendar: 25 and 45 C, SOC 0.5 and 0.9, 270 days (docs/fitting.md, "Storage (calendar) fits").
   for (const auto& [file, fitted, base] : {std::tuple{"lgm50_storage.csv", "okane2022-storage", "okane2022"},
-                                           std::tuple{"sony_lfp_storage.csv", "prada2013-storage", "prada2013"}}) {
+                                           std::tuple{"lfp_250ah_storage.csv", "prada2013-storage", "prada2013"}}) {
     INFO(file);
     LabFitSpec s;
     s.path = data_dir() + "/lab/calendar/" + file;
@@ -275,11 +275,31 @@ TEST_CASE("storage sets: the shipped storage fits reproduce their storage curves
       return std::sqrt(q / r.size());
     };
     const std::vector<double> rf = t.residuals(load_parameter_set(fitted)), rb = t.residuals(load_parameter_set(base));
-    CHECK(rms(rf) < 0.005);  // 0.43 % and 0.35 % when fitted
-    CHECK(rms(rb) > 0.02);   // the shipped SEI loses too little in storage
-    // Residual = simulated - reference relative capacity: the base sets keep too much at every 270-day point.
-    for (int cell = 0; cell < 4; ++cell) CHECK(rb[cell * 9 + 8] > 0.015);
+    CHECK(rms(rf) < 0.0025);  // 0.15 % (NMC811) and 0.017 % (LFP) when fitted
+    CHECK(rms(rb) > 0.005);   // 2.6 % and 0.71 % as shipped
+    CHECK(rms(rb) > 3 * rms(rf));
   }
+}
+
+TEST_CASE("storage sets: O'Kane's reversible plating loses lithium at rest, the irreversible form does not",
+          "[fit][calendar][plating]") {
+  // Why the storage sets plate irreversibly: the partially reversible form keeps a plated film
+  // c_e exp(-F eta/RT) above 0 V against lithium, which turns dead at gamma, so a graphite at 85 mV loses
+  // lithium in storage with no SEI at all; 270 days at 25 C and SOC 0.9 cost more than the whole measured
+  // storage loss of the large-format LFP (1.43 %, lab/calendar/lfp_250ah_storage.csv).
+  const ParameterSet p = load_parameter_set("prada2013-storage");
+  auto loss = [&](const char* mechanisms) {
+    ModelOptions o;
+    o.ageing = parse_ageing(mechanisms, p);
+    o.ambient_K = 298.15;
+    auto m = make_model("spme", p, o);
+    SimulationOptions so;
+    so.initial_soc = 0.9;
+    return simulate(*m, parse_experiment("Rest for 270 days"), so).cycles.back().lli_pct;
+  };
+  CHECK(loss("plating") > 1.43);
+  CHECK(loss("plating-irreversible") < 1e-6);
+  CHECK(loss("sei,plating-irreversible") == Approx(loss("sei")).epsilon(3e-3));  // within the integrator tolerance
 }
 
 TEST_CASE("fit: Student t quantiles", "[fit]") {

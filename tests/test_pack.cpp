@@ -78,7 +78,10 @@ TEST_CASE("pack cell: nmc811 takes the graphite LAM law of a123-apr18650, lfp it
   CHECK(chemistry_parameter_set("lfp") == "prada2013-storage");
   const ParameterSet okane = load_parameter_set("okane2022-storage"), a123 = load_parameter_set("a123-apr18650");
   const ParameterSet nmc = pack_cell_parameters("nmc811");
-  CHECK(nmc.ageing.default_mechanisms == "sei,plating,lam-negative");
+  // The set's own list (irreversible plating: the storage fits rule out O'Kane's plated film at rest) plus
+  // the graphite LAM.
+  CHECK(okane.ageing.default_mechanisms == "sei,plating-irreversible");
+  CHECK(nmc.ageing.default_mechanisms == "sei,plating-irreversible,lam-negative");
   CHECK(nmc.ageing.lam_negative.rate_s == a123.ageing.lam_negative.rate_s);
   CHECK(nmc.ageing.lam_negative.exponent == a123.ageing.lam_negative.exponent);
   CHECK(nmc.ageing.lam_negative.rate_s != okane.ageing.lam_negative.rate_s);

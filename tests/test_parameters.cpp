@@ -200,7 +200,7 @@ TEST_CASE("malformed parameter files name file, line and key", "[parameters][err
       {"{function: chen2020_graphite_ocp, unit: V", "{table: ocp/nowhere.csv, unit: V", "table file 'ocp/nowhere.csv' not found"},
       {"{value: 0.75, unit:", "{table: ocp/graphite_LGM50_ocp_Chen2020.csv, unit:", "not a table"},
       {"parameters:\n", "parameters:\n  ageing.sei.form: {value: magic, unit: \"-\", source: Chen2020}\n",
-       "expected solvent-diffusion, reaction or reaction-diffusion"},
+       "expected solvent-diffusion, reaction, reaction-diffusion or interstitial-diffusion"},
   };
   for (const auto& d : damages) {
     INFO(d.to);

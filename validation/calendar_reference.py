@@ -17,7 +17,15 @@ storage conditions inside each test matrix and writes the result in packlife's p
   (M. Naumann et al., J. Energy Storage 17 (2018) 153, doi:10.1016/j.est.2018.01.019), their law q_loss = k_ref exp(-Ea/R (1/T - 1/298.15 K))
   (c (SOC - 0.5)^3 + d) sqrt(t [s]) with k_ref = 1.2571e-5 s^-0.5, Ea = 17126 J/mol, c = 2.8575,
   d = 0.60225. It stands in for the A123 cell of prada2013 (the same chemistry and format; no A123
-  storage law is available here).
+  storage law is available here). Not fitted: plotted beside the fit by calendar_plot.py, to show how far
+  apart LFP cell designs are.
+- Large-format prismatic LFP / graphite (>250 Ah, an energy cell of a large manufacturer, the kind built
+  into traction and storage packs): storage over temperature and SOC (P. Gasper, N. Sunderlin, N. Dunlap,
+  P. Walker, D. P. Finegan, K. Smith, F. Thakkar, J. Energy Storage 73 (2023) 109042,
+  doi:10.1016/j.est.2023.109042), their law as NREL BLAST-Lite (2024) implements it, model
+  lfp_gr_250AhPrismatic_2019: q_loss = p1 exp(p2/T) exp(p3 U_a/T) t[days]^pcal with p1 = 8.37e4,
+  p2 = -5.21e3 K, p3 = -3.56e3 K/V, pcal = 0.526 and U_a the Safari graphite potential as above. The
+  storage fits of the lfp pack's cell use it (the A123 and Sony cells are small high-power cells).
 
 Storage resistance growth (written beside, for validation/film_resistivity.py; packlife fit does not read
 it), relative growth of the DC resistance:
@@ -31,7 +39,7 @@ it), relative growth of the DC resistance:
   at 50 C and temperature at SOC 0.5, so 25 C at SOC 0.9 combines the two. A stand-in for NMC811, whose
   high-nickel positive is known to grow resistance at high SOC faster than NMC111.
 
-The grid stays inside both test matrices' temperatures and SOCs (25 and 45 C, SOC 0.5 and 0.9) and short
+The grid stays inside the test matrices' temperatures and SOCs (25 and 45 C, SOC 0.5 and 0.9) and short
 of long storage (270 days); the test durations are not restated here, see the sources. Usage: python3 validation/calendar_reference.py [outdir]  (default datasets/lab/calendar)
 """
 import math
@@ -69,6 +77,12 @@ def sony_lfp_loss(T_C, soc, days):
     return k * math.sqrt(days * 86400.0)
 
 
+def lfp_250ah_loss(T_C, soc, days):
+    """Relative capacity lost in storage, large-format LFP (Gasper et al. 2023 data and law)."""
+    T = T_C + 273.15
+    return 8.37e4 * math.exp(-5.21e3 / T) * math.exp(-3.56e3 * graphite_potential_safari(soc) / T) * days ** 0.526
+
+
 def sony_lfp_resistance(T_C, soc, days):
     """Relative DC resistance growth in storage, Sony US26650FTC1 LFP (Naumann et al. 2018)."""
     T = T_C + 273.15
@@ -97,6 +111,8 @@ CELLS = {
                           "Truong Bui et al. 2021 (data); Gasper et al., NREL BLAST-Lite 2024 (law)"),
     "sony_lfp_storage.csv": ("Sony/Murata US26650FTC1 (LiFePO4/graphite) 3 Ah", 3.0, sony_lfp_loss,
                              "Naumann et al., J. Energy Storage 17 (2018) 153 (data and law)"),
+    "lfp_250ah_storage.csv": ("Large-format prismatic LFP/graphite 250 Ah", 250.0, lfp_250ah_loss,
+                              "Gasper et al., J. Energy Storage 73 (2023) 109042 (data and law; BLAST-Lite 2024)"),
 }
 
 

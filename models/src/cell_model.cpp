@@ -143,9 +143,10 @@ std::string AgeingOptions::names() const {
   std::string s;
   auto add = [&](const char* n) { s += (s.empty() ? "" : ",") + std::string(n); };
   if (sei)
-    add(sei_form == SeiForm::Reaction            ? "sei-reaction"
-        : sei_form == SeiForm::ReactionDiffusion ? "sei-reaction-diffusion"
-                                                 : "sei-solvent-diffusion");
+    add(sei_form == SeiForm::Reaction                ? "sei-reaction"
+        : sei_form == SeiForm::ReactionDiffusion     ? "sei-reaction-diffusion"
+        : sei_form == SeiForm::InterstitialDiffusion ? "sei-interstitial-diffusion"
+                                                     : "sei-solvent-diffusion");
   if (plating) add(plating_irreversible ? "plating-irreversible" : "plating");
   if (lam_negative && lam_positive)
     add("lam");
@@ -175,13 +176,17 @@ AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p) {
     if (item == "sei") {
       if (!p.present.count("ageing.sei.form"))
         throw InputError(fmt::format("--ageing sei: parameter set '{}' names no SEI form (ageing.sei.form); "
-                                     "use sei-solvent-diffusion, sei-reaction or sei-reaction-diffusion", p.name));
+                                     "use sei-solvent-diffusion, sei-reaction, sei-reaction-diffusion or "
+                                     "sei-interstitial-diffusion", p.name));
       mech = "sei-" + p.ageing.sei_form;
     }
-    if (mech == "sei-solvent-diffusion" || mech == "sei-reaction" || mech == "sei-reaction-diffusion") {
-      const auto form = mech == "sei-reaction"             ? AgeingOptions::SeiForm::Reaction
-                        : mech == "sei-reaction-diffusion" ? AgeingOptions::SeiForm::ReactionDiffusion
-                                                           : AgeingOptions::SeiForm::SolventDiffusion;
+    if (mech == "sei-solvent-diffusion" || mech == "sei-reaction" || mech == "sei-reaction-diffusion" ||
+        mech == "sei-interstitial-diffusion") {
+      using Form = AgeingOptions::SeiForm;
+      const auto form = mech == "sei-reaction"               ? Form::Reaction
+                        : mech == "sei-reaction-diffusion"     ? Form::ReactionDiffusion
+                        : mech == "sei-interstitial-diffusion" ? Form::InterstitialDiffusion
+                                                               : Form::SolventDiffusion;
       if (a.sei && a.sei_form != form) throw InputError(fmt::format("--ageing '{}': choose one SEI form", text));
       a.sei = true;
       a.sei_form = form;
@@ -195,7 +200,8 @@ AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p) {
       a.lam_positive = a.lam_positive || mech != "lam-negative";
     } else {
       throw InputError(fmt::format("--ageing: unknown mechanism '{}'; expected none, default, or a comma list of "
-                                   "sei, sei-solvent-diffusion, sei-reaction, sei-reaction-diffusion, plating, plating-irreversible, lam, "
+                                   "sei, sei-solvent-diffusion, sei-reaction, sei-reaction-diffusion, "
+                                   "sei-interstitial-diffusion, plating, plating-irreversible, lam, "
                                    "lam-negative, lam-positive",
                                    item));
     }

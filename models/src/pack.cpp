@@ -30,7 +30,7 @@ ParameterSet pack_cell_parameters(const std::string& chemistry) {
   const ParameterSet lam = load_parameter_set(from);
   parse_ageing("lam-negative", lam);  // the graphite LAM keys are there (else an error naming them)
   apply_parameter_overrides(p,
-                            {"ageing.default_mechanisms=sei,plating,lam-negative",
+                            {"ageing.default_mechanisms=" + p.ageing.default_mechanisms + ",lam-negative",
                              fmt::format("ageing.negative.lam_rate_s={:.17g}", lam.ageing.lam_negative.rate_s),
                              fmt::format("ageing.negative.lam_exponent={:.17g}", lam.ageing.lam_negative.exponent)},
                             fmt::format("nmc811 pack: graphite LAM law of set {} (docs/models.md, Lifecycle, \"Cell "
@@ -58,7 +58,8 @@ ParameterSet scaled_ageing_rates(const ParameterSet& p, double factor, const std
   std::vector<std::string> a;
   // j_sei scales with each of these (for the reaction-diffusion form, with k_sei and D_sol together).
   for (const char* k : {"ageing.sei.solvent_diffusivity_m2_s", "ageing.sei.exchange_current_A_m2",
-                        "ageing.sei.rate_constant_m_s", "ageing.plating.rate_constant_m_s",
+                        "ageing.sei.rate_constant_m_s", "ageing.sei.interstitial_diffusivity_m2_s",
+                        "ageing.plating.rate_constant_m_s",
                         "ageing.negative.lam_rate_s", "ageing.positive.lam_rate_s"}) {
     if (!p.present.count(k)) continue;
     for (const auto& rec : p.records)

@@ -116,6 +116,9 @@ const std::vector<Spec>& schema() {
       NUM("ageing.sei.exchange_current_A_m2", "A/m2", 0, 1, ageing.sei_exchange_current_A_m2),
       NUM("ageing.sei.open_circuit_potential_V", "V", -1, 3, ageing.sei_open_circuit_potential_V),
       NUM("ageing.sei.rate_constant_m_s", "m/s", 0, 1, ageing.sei_rate_constant_m_s),
+      NUM("ageing.sei.interstitial_diffusivity_m2_s", "m2/s", 0, 1e-10, ageing.sei_interstitial_diffusivity_m2_s),
+      NUM("ageing.sei.interstitial_concentration_mol_m3", "mol/m3", 0, 1e5, ageing.sei_interstitial_concentration_mol_m3),
+      NUM("ageing.sei.interstitial_potential_share", "1", 0, 1, ageing.sei_interstitial_potential_share),
       NUM("ageing.sei.activation_J_mol", "J/mol", 0, 1e6, ageing.sei_activation_J_mol),
       NUM("ageing.plating.rate_constant_m_s", "m/s", 0, 1, ageing.plating_rate_constant_m_s),
       NUM("ageing.plating.transfer_coefficient", "1", 0.01, 0.99, ageing.plating_transfer_coefficient),
@@ -295,9 +298,10 @@ ParameterSet parse_parameter_set(const std::string& text, const std::string& ori
   check_electrode(p.negative, "negative");
   check_electrode(p.positive, "positive");
   if (seen.count("ageing.sei.form") && p.ageing.sei_form != "solvent-diffusion" && p.ageing.sei_form != "reaction" &&
-      p.ageing.sei_form != "reaction-diffusion")
+      p.ageing.sei_form != "reaction-diffusion" && p.ageing.sei_form != "interstitial-diffusion")
     throw src.error(params["ageing.sei.form"], "ageing.sei.form",
-                    fmt::format("'{}': expected solvent-diffusion, reaction or reaction-diffusion", p.ageing.sei_form));
+                    fmt::format("'{}': expected solvent-diffusion, reaction, reaction-diffusion or interstitial-diffusion",
+                                p.ageing.sei_form));
   if (p.cell.lower_voltage_cutoff_V >= p.cell.upper_voltage_cutoff_V)
     throw src.error(params["cell.lower_voltage_cutoff_V"], "cell.lower_voltage_cutoff_V",
                     "must be below cell.upper_voltage_cutoff_V");
@@ -319,6 +323,8 @@ std::vector<std::string> required_ageing_keys(const std::string& mechanism) {
   if (mechanism == "sei-reaction-diffusion")
     return with({"ageing.sei.rate_constant_m_s", "ageing.sei.open_circuit_potential_V",
                  "ageing.sei.solvent_diffusivity_m2_s", "ageing.sei.bulk_solvent_concentration_mol_m3"});
+  if (mechanism == "sei-interstitial-diffusion")
+    return with({"ageing.sei.interstitial_diffusivity_m2_s", "ageing.sei.interstitial_concentration_mol_m3"});
   if (mechanism == "plating")
     return {"ageing.plating.rate_constant_m_s", "ageing.plating.transfer_coefficient",
             "ageing.plating.dead_decay_constant_s", "ageing.plating.initial_concentration_mol_m3",

@@ -752,6 +752,9 @@ class SingleParticleModel final : public CellModel {
   ///   reaction and solvent diffusion in series (Single, Latz, Horstmann 2018, ChemSusChem 11 1950,
   ///   eq. for the mixed regime):  j_sei = -F c_sol k e / (1 + k e L / D_sol),
   ///   e = exp(-F (dphi - U_sei - rho L j_tot) / (2RT)),
+  ///   limited by diffusion of neutral lithium interstitials through the film (Single, Latz, Horstmann
+  ///   2018; Marquis 2020 thesis, eq. 5.96), whose concentration at the electrode follows its potential:
+  ///   j_sei = -F D_li c_li0 exp(-s F (dphi - rho L j_tot) / RT) / L_sei, s = 1 unless the set gives a share,
   ///   all times exp(E_sei/R (1/T_ref - 1/T));  dL/dt = -V_sei j_sei / (F z_sei).
   ///  Plating, partially reversible (O'Kane et al. 2020, 2022), eta_Li = dphi - rho L j_tot:
   ///   j_pl = F k_pl [c_pl exp(a_s F eta_Li/RT) - c_e exp(-a_p F eta_Li/RT)], a_s = 1 - a_p,
@@ -794,6 +797,9 @@ class SingleParticleModel final : public CellModel {
         const S ke = g.sei_rate_constant_m_s * exp(-0.5 * eta_sei / RT_F);
         jsei = -kFaraday * g.sei_bulk_solvent_concentration_mol_m3 * ke /
                (1.0 + ke * L / g.sei_solvent_diffusivity_m2_s) * arr;
+      } else if (ag_.sei_form == Form::InterstitialDiffusion) {
+        jsei = -kFaraday * g.sei_interstitial_diffusivity_m2_s * g.sei_interstitial_concentration_mol_m3 / L *
+               exp(-g.sei_interstitial_potential_share * (dphi - film) / RT_F) * arr;
       } else {
         jsei = -kFaraday * g.sei_bulk_solvent_concentration_mol_m3 * g.sei_solvent_diffusivity_m2_s / L * arr;
       }

@@ -21,9 +21,14 @@ enum class Control { Current, Voltage, Power };
 /// Degradation mechanisms switched on (see parse_ageing and docs/models.md).
 struct AgeingOptions {
   bool sei = false;           ///< SEI growth
-  /// SEI growth law: limited by solvent diffusion through the film, by the reduction reaction, or
-  /// both in series (docs/models.md, "Ageing").
-  enum class SeiForm { SolventDiffusion, Reaction, ReactionDiffusion } sei_form = SeiForm::SolventDiffusion;
+  /// SEI growth law: limited by solvent diffusion through the film, by the reduction reaction, by
+  /// both in series, or by diffusion of neutral lithium interstitials (docs/models.md, "Degradation").
+  enum class SeiForm {
+    SolventDiffusion,
+    Reaction,
+    ReactionDiffusion,
+    InterstitialDiffusion
+  } sei_form = SeiForm::SolventDiffusion;
   bool plating = false;       ///< lithium plating
   bool plating_irreversible = false;  ///< plating form: irreversible (Yang et al. 2017), else partially reversible
   bool lam_negative = false;  ///< stress-driven loss of active material in the negative electrode
@@ -34,7 +39,8 @@ struct AgeingOptions {
 };
 
 /// Parses "--ageing" text against a parameter set: "none", "default" (the set's recommended list),
-/// or a comma list of sei-solvent-diffusion, sei-reaction, sei-reaction-diffusion, sei (the set's own form), plating (partially
+/// or a comma list of sei-solvent-diffusion, sei-reaction, sei-reaction-diffusion, sei-interstitial-diffusion,
+/// sei (the set's own form), plating (partially
 /// reversible), plating-irreversible, lam (both electrodes), lam-negative, lam-positive.
 /// InputError for unknown names and for mechanisms whose parameters the set lacks (named).
 AgeingOptions parse_ageing(const std::string& text, const ParameterSet& p);

@@ -105,8 +105,11 @@ struct AgeingParameters {
   double sei_exchange_current_A_m2 = 0;     ///< reaction-limited form
   double sei_open_circuit_potential_V = 0;
   double sei_rate_constant_m_s = 0;         ///< reaction-diffusion form: solvent reduction rate constant k_sei
+  double sei_interstitial_diffusivity_m2_s = 0;       ///< interstitial-diffusion form: D_li
+  double sei_interstitial_concentration_mol_m3 = 0;   ///< ... c_li0 at 0 V against lithium
+  double sei_interstitial_potential_share = 1;        ///< ... share of the electrode potential that sets c_li
   double sei_activation_J_mol = 0;
-  std::string sei_form;  ///< the set's own form: "solvent-diffusion", "reaction" or "reaction-diffusion"
+  std::string sei_form;  ///< the set's own form: solvent-diffusion, reaction, reaction-diffusion or interstitial-diffusion
   double plating_rate_constant_m_s = 0;
   double plating_transfer_coefficient = 0.5;  ///< cathodic (plating) transfer coefficient
   double plating_dead_decay_s = 0;             ///< gamma_0
