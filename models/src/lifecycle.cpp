@@ -280,6 +280,11 @@ class Lifecycle {
   StepTemperature managed() const {
     return {StepTemperature::Rule::Managed, 0, s_.thermal_heating_below_C, s_.thermal_cooling_above_C, 0};
   }
+  /// DC fast charging: managed, with the pack preheated to thermal.fast_charge_preheat_C at least.
+  StepTemperature fast_charging() const {
+    return {StepTemperature::Rule::Managed, 0, std::max(s_.thermal_heating_below_C, s_.thermal_fast_charge_preheat_C),
+            s_.thermal_cooling_above_C, 0};
+  }
   StepTemperature room(double C) const { return {StepTemperature::Rule::Fixed, 0, 0, 0, C}; }
   StepTemperature hvac() const {
     return {StepTemperature::Rule::Managed, 0, s_.second_life_hvac_low_C, s_.second_life_hvac_high_C, 0};
@@ -375,7 +380,7 @@ class Lifecycle {
         if (dc)
           d.add(charge(fmt::format("{:.6f} A", s_.usage_fast_charge_c_rate * I_cell_1C),
                        dc_per_session < 1.0 ? "until @FAST SOC" : "until @TOP SOC"),
-                managed());
+                fast_charging());
         if (!dc || dc_per_session < 1.0)
           d.add(charge(fmt::format("{:.6f} W", s_.usage_home_charge_kW * 1000.0 / d_.cells()), "until @TOP SOC"), managed());
         d.add(fmt::format("Rest to fill {}", hours(24.0 * n * (session + 1))), outdoor(diurnal_offset_K()));

@@ -75,6 +75,8 @@ const std::vector<Entry>& entries() {
                        "vehicle thermal management heats the pack below this temperature while driving or charging"));
     v.push_back(number("thermal.cooling_above_C", "degC", 15, 60, &S::thermal_cooling_above_C,
                        "and cools it above this temperature"));
+    v.push_back(number("thermal.fast_charge_preheat_C", "degC", -30, 60, &S::thermal_fast_charge_preheat_C,
+                       "owned: the car preheats the pack to at least this temperature for DC fast charging"));
     v.push_back(text("second_life.application", {"peak_shaving", "base_station", "solar_storage", "low_speed_ev"},
                      &S::second_life_application, "stationary or light-vehicle duty after first life"));
     v.push_back(number("second_life.soc_min", "1", 0, 0.9, &S::second_life_soc_min, "lower SOC bound of the duty"));
@@ -340,6 +342,9 @@ void check_scenario(const Scenario& s) {
   if (!(s.thermal_heating_below_C < s.thermal_cooling_above_C))
     fail("thermal.heating_below_C", fmt::format("{} C must be below thermal.cooling_above_C ({} C)",
                                                  s.thermal_heating_below_C, s.thermal_cooling_above_C));
+  if (!(s.thermal_fast_charge_preheat_C <= s.thermal_cooling_above_C))
+    fail("thermal.fast_charge_preheat_C", fmt::format("{} C must not be above thermal.cooling_above_C ({} C)",
+                                                      s.thermal_fast_charge_preheat_C, s.thermal_cooling_above_C));
   if (!(s.second_life_hvac_low_C < s.second_life_hvac_high_C))
     fail("second_life.hvac_low_C", fmt::format("{} C must be below second_life.hvac_high_C ({} C)",
                                                 s.second_life_hvac_low_C, s.second_life_hvac_high_C));

@@ -41,6 +41,7 @@ struct Scenario {
 
   double thermal_heating_below_C = 10.0;  ///< vehicle TMS heats the pack below this, when in use
   double thermal_cooling_above_C = 35.0;  ///< and cools it above this
+  double thermal_fast_charge_preheat_C = 25.0;  ///< owned: DC fast charging heats the pack to at least this
 
   std::string second_life_application = "peak_shaving";
   double second_life_soc_min = 0.1;
