@@ -2,7 +2,8 @@
 """Storage fade of the storage-fitted sets against the published storage laws they were fitted to.
 
 Left: the fitted window (270 days, 25 and 45 C, SOC 0.5 and 0.9). Right: 12 years at 25 C, SOC 0.5 and
-0.9, beyond the data: the two laws part ways there (t^0.65 against sqrt(t)).
+0.9, beyond the data (the M50 law grows as t^0.65, the large-format LFP law as t^0.53). The LFP panels also
+show the Sony/Murata LFP law (not fitted), a small high-power cell that loses about three times as much.
 Usage: python3 validation/calendar_plot.py build/cli/packlife [docs/validation/calendar_storage.png]
 Needs matplotlib (/usr/bin/python3 on Debian). Prints the numbers it plots.
 """
@@ -19,10 +20,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from calendar_reference import CONDITIONS, lgm50_loss, sony_lfp_loss  # noqa: E402
+from calendar_reference import CONDITIONS, lfp_250ah_loss, lgm50_loss, sony_lfp_loss  # noqa: E402
 
-SETS = [("okane2022-storage", "NMC811 LG M50", lgm50_loss, "okane2022"),
-        ("prada2013-storage", "LFP", sony_lfp_loss, "prada2013")]
+SETS = [("okane2022-storage", "NMC811 LG M50", lgm50_loss, "okane2022", None),
+        ("prada2013-storage", "LFP large-format", lfp_250ah_loss, "prada2013", sony_lfp_loss)]
 
 
 def storage_fade(exe, params, T, soc, period_days, periods, tmp):
@@ -45,7 +46,7 @@ def main():
                                                              "calendar_storage.png")
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     with tempfile.TemporaryDirectory() as tmp:
-        for row, (params, title, law, base) in enumerate(SETS):
+        for row, (params, title, law, base, other) in enumerate(SETS):
             ax = axes[row][0]
             for (T, soc), colour in zip(CONDITIONS, ["C0", "C1", "C3", "C2"]):
                 days = [30 * k for k in range(10)]
@@ -67,6 +68,9 @@ def main():
                         label=f"published law, SOC {soc}")
                 ax.plot(years, [100 * s for s in sim], "-", color=colour, label=f"{params}, SOC {soc}")
                 ax.plot(years, [100 * s for s in base_sim], ":", color=colour, label=f"{base} as shipped, SOC {soc}")
+                if other:
+                    ax.plot(years, [100 * other(25, soc, 365 * y) for y in years], "x", color=colour, ms=4,
+                            label=f"Sony LFP law (not fitted), SOC {soc}")
                 print(f"{params} 25 C SOC {soc}: 12 y law {100 * law(25, soc, 4380):.2f} %, packlife "
                       f"{100 * sim[-1]:.2f} %, {base} {100 * base_sim[-1]:.2f} %")
             ax.axvspan(0, 270 / 365, color="0.9")
