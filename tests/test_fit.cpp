@@ -276,7 +276,7 @@ TEST_CASE("storage sets: the shipped storage fits reproduce their storage curves
     };
     const std::vector<double> rf = t.residuals(load_parameter_set(fitted)), rb = t.residuals(load_parameter_set(base));
     CHECK(rms(rf) < 0.0025);  // 0.15 % (NMC811) and 0.017 % (LFP) when fitted
-    CHECK(rms(rb) > 0.005);   // 2.6 % and 0.71 % as shipped
+    CHECK(rms(rb) > 0.005);   // over 2 % (NMC811) and 0.71 % (LFP) as shipped
     CHECK(rms(rb) > 3 * rms(rf));
   }
 }

@@ -259,7 +259,8 @@ TEST_CASE("lifecycle: a pack past the plated-lithium limit at the hand-off goes 
   CHECK(ok.second.years > 0.4);
 }
 
-TEST_CASE("lifecycle: the plated-lithium limit judges the last 12 months, not a seasonal peak", "[lifecycle]") {
+TEST_CASE("lifecycle: the plated-lithium limit judges the mean of the last 12 months, not the first month past it",
+          "[lifecycle]") {
   // Cold winters, no preheating and half the energy through 2C fast charging: most of the plated lithium
   // comes in weeks of the first winter (the pack cells plate irreversibly, below 0 V against lithium only).
   const double limit_pct = 0.6;
