@@ -66,6 +66,32 @@ TEST_CASE("electrode balance of Chen2020 spans the voltage limits", "[parameters
   CHECK(eb.y0 > eb.y100);
 }
 
+TEST_CASE("electrode balance hits both voltage limits for every shipped set, fresh and aged", "[parameters][esoh]") {
+  // The root finder (regula falsi, Illinois) must land on the limits also on the LFP's flat plateau
+  // and on tabulated OCPs; an aged cell (less lithium, less active material) as well, where an
+  // electrode may saturate first.
+  for (const std::string& name : builtin_parameter_sets()) {
+    CAPTURE(name);
+    const ParameterSet p = load_parameter_set(name);
+    const double T = 298.15, Tref = p.cell.reference_temperature_K;
+    const ElectrodeBalance f = electrode_balance(p, T);
+    auto ocv = [&](const ElectrodeBalance& eb, double x) {  // y follows x through the lithium balance
+      const double y = (eb.lithium_inventory_mol * kFaraday / 3600.0 - x * eb.negative_capacity_Ah) / eb.positive_capacity_Ah;
+      return electrode_ocp(p.positive, y, T, Tref) - electrode_ocp(p.negative, x, T, Tref);
+    };
+    CHECK(ocv(f, f.x100) == Approx(p.cell.upper_voltage_cutoff_V).margin(1e-9));
+    CHECK(ocv(f, f.x0) == Approx(p.cell.lower_voltage_cutoff_V).margin(1e-9));
+    const ElectrodeBalance a = electrode_balance(p, T, 0.9 * f.lithium_inventory_mol, 0.95 * f.negative_capacity_Ah,
+                                                 0.97 * f.positive_capacity_Ah, true);
+    // Each limit is reached, or an electrode saturates before it (a stoichiometry at its bound).
+    auto saturated = [](double x, double y) { return std::min({x, 1 - x, y, 1 - y}) < 1e-8; };
+    const double v100 = ocv(a, a.x100), v0 = ocv(a, a.x0);
+    CHECK((std::abs(v100 - p.cell.upper_voltage_cutoff_V) < 1e-9 || saturated(a.x100, a.y100)));
+    CHECK((std::abs(v0 - p.cell.lower_voltage_cutoff_V) < 1e-9 || saturated(a.x0, a.y0)));
+    CHECK(a.x100 > a.x0);
+  }
+}
+
 TEST_CASE("resolved parameter sets re-load to the same values", "[parameters]") {
   const ParameterSet& p = test::chen();
   const ParameterSet q = parse_parameter_set(p.to_yaml(), "resolved.yaml");
