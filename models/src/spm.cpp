@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "packlife/core/error.hpp"
+#include "packlife/core/roots.hpp"
 #include "packlife/models/cell_model.hpp"
 #include "particle.hpp"
 
@@ -408,12 +409,14 @@ class SingleParticleModel final : public CellModel {
     double hi = std::min((1 - eps) * fn * Vn * en_.cmax, N_target - eps * fp * Vp * ep_.cmax);
     if (!(lo < hi)) throw RecoverableError("extrapolated lithium inventory does not fit the electrodes");
     double xn, yp;
-    for (int it = 0; it < 100 && hi - lo > 1e-15 * N_target; ++it) {
-      const double mid = 0.5 * (lo + hi);
-      sto(mid, xn, yp);
-      (ocv(xn, yp) < target ? lo : hi) = mid;  // the OCV rises with the negative's lithium
-    }
-    sto(0.5 * (lo + hi), xn, yp);
+    auto g = [&](double nn) {  // rises with the negative's lithium
+      sto(nn, xn, yp);
+      return ocv(xn, yp) - target;
+    };
+    const double g_lo = g(lo), g_hi = g(hi);
+    const double nn = g_lo >= 0 ? lo : g_hi <= 0 ? hi  // the target beyond an end: that end (as bisection gave)
+                                 : illinois_root(g, lo, hi, g_lo, g_hi, 1e-15 * N_target, 1e-13);
+    sto(nn, xn, yp);
     const double dcn = xn * en_.cmax - cn, dcp = yp * ep_.cmax - cp;
     for (int i = 0; i < pn_.N; ++i) out[pn_.offset + i] += dcn;
     for (int i = 0; i < pp_.N; ++i) out[pp_.offset + i] += dcp;
