@@ -31,11 +31,14 @@ REFERENCE = ["simulation.accelerate_tol=1e-5", "simulation.rtol=1e-5", "simulati
              "simulation.resolved_per_landing=2"]
 
 CANDIDATES = {
-    "rtol 1e-3, 2 resolved cycles per landing (before)": ["simulation.rtol=1e-3", "simulation.resolved_per_landing=2"],
-    "rtol 1e-3, 1 resolved cycle per landing": ["simulation.rtol=1e-3", "simulation.resolved_per_landing=1"],
-    "rtol 2e-3, 1 resolved cycle per landing (default)": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=1"],
-    "rtol 2e-3, 1 per landing, 2 landings/year": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=1",
-                                                   "simulation.landings_per_year=2"],
+    "rtol 2e-3, 1 per landing, 3 landings/year (before)": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=1",
+                                                           "simulation.landings_per_year=3"],
+    "rtol 2e-3, 1 per landing, 4 landings/year": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=1",
+                                                  "simulation.landings_per_year=4"],
+    "rtol 2e-3, 1 per landing, 6 landings/year (default)": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=1",
+                                                            "simulation.landings_per_year=6"],
+    "rtol 2e-3, 2 per landing, 6 landings/year": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=2",
+                                                  "simulation.landings_per_year=6"],
 }
 
 

@@ -64,7 +64,7 @@ struct Scenario {
   // storage duty are low, so a coarse mesh changes the 12-year fade by < 0.01 points (measured).
   double simulation_accelerate_tol = 1e-3;
   double simulation_rtol = 2e-3;
-  double simulation_landings_per_year = 3;
+  double simulation_landings_per_year = 6;
   double simulation_resolved_per_landing = 1;
   double simulation_particle_cells = 10;
   double simulation_electrolyte_cells = 5;
