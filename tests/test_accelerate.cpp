@@ -411,6 +411,47 @@ TEST_CASE("segments: the ambient can be set step by step", "[accelerate]") {
   CHECK(s.cycles.back().temperature_mean_K < 312);
 }
 
+TEST_CASE("cycle jumping under a periodic ambient: Arrhenius-weighted SEI increments integrate the seasons",
+          "[ageing][accelerate]") {
+  // The same 60-day "year" of +-15 K: with the SEI increment across a jump weighted by the Arrhenius
+  // factor of the seasons' temperatures (step 8 of "Cycle jumping"), two or three landings a period
+  // follow the resolved run closer than the increment interpolated linearly between the landings.
+  ModelOptions o;
+  o.thermal = Thermal::Lumped;
+  o.ageing = parse_ageing("sei", okane());
+  const Segment seg = seasonal("Discharge at 0.5C for 30 minutes; Charge at 0.5C for 30 minutes; Rest to fill 24 hours",
+                               298.15, 15.0);
+  auto run = [&](bool accelerate, bool weighted, int landings) {
+    SimulationOptions so;
+    so.keep_time_series = false;
+    so.accelerate.enabled = accelerate;
+    so.accelerate.tol = 1e-3;
+    so.accelerate.forcing_period_s = kSeasonPeriod_s;
+    so.accelerate.landings_per_period = landings;
+    so.accelerate.forcing_weighted = weighted;
+    auto m = make_model("spm", okane(), o);
+    return simulate(*m, std::vector<Segment>{seg}, so);
+  };
+  const Solution full = run(false, false, 3);
+  const double lli = full.cycles.back().lli_pct;
+  for (int landings : {2, 3}) {
+    CAPTURE(landings);
+    const Solution linear = run(true, false, landings), weighted = run(true, true, landings);
+    REQUIRE(weighted.cycles.size() == 240);
+    const double err_linear = std::abs(linear.cycles.back().lli_pct - lli);
+    const double err_weighted = std::abs(weighted.cycles.back().lli_pct - lli);
+    INFO("LLI full " << lli << " %, linear off by " << err_linear << ", weighted by " << err_weighted);
+    CHECK(err_weighted < err_linear / 2);
+    CHECK(err_weighted < 0.005 * lli);
+    // Every row's ledger, jumped or resolved, follows the resolved run's (not only the end).
+    double worst = 0;
+    for (size_t i = 0; i < weighted.cycles.size(); ++i)
+      worst = std::max(worst, std::abs(weighted.cycles[i].lli_pct - full.cycles[i].lli_pct));
+    CHECK(worst < 0.01 * lli);
+    CHECK(weighted.resolved_cycles < 240 / 3);
+  }
+}
+
 TEST_CASE("cycle jumping under a periodic ambient: landings spread over the period follow the resolved run",
           "[ageing][accelerate]") {
   // A day-long cycle in a climate with a 60-day "year" (+-15 K): the SEI grows fastest in the warm

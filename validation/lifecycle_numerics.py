@@ -20,6 +20,7 @@ SCENARIOS = {
     "lfp": ["pack.chemistry=lfp"],
     "harbin owned, 50 % DC at 2C": ["climate.city=harbin", "usage.mode=owned", "usage.fast_charge_share=0.5",
                                     "usage.fast_charge_c_rate=2"],
+    "harbin swap": ["climate.city=harbin"],
     "guangzhou, base_station": ["climate.city=guangzhou", "second_life.application=base_station"],
     "urumqi lfp owned, low_speed_ev": ["climate.city=urumqi", "pack.chemistry=lfp", "usage.mode=owned",
                                        "second_life.application=low_speed_ev"],
@@ -31,14 +32,11 @@ REFERENCE = ["simulation.accelerate_tol=1e-5", "simulation.rtol=1e-5", "simulati
              "simulation.resolved_per_landing=2"]
 
 CANDIDATES = {
-    "rtol 2e-3, 1 per landing, 3 landings/year (before)": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=1",
-                                                           "simulation.landings_per_year=3"],
-    "rtol 2e-3, 1 per landing, 4 landings/year": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=1",
-                                                  "simulation.landings_per_year=4"],
-    "rtol 2e-3, 1 per landing, 6 landings/year (default)": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=1",
-                                                            "simulation.landings_per_year=6"],
-    "rtol 2e-3, 2 per landing, 6 landings/year": ["simulation.rtol=2e-3", "simulation.resolved_per_landing=2",
-                                                  "simulation.landings_per_year=6"],
+    "3 landings/year, linear (before)": ["simulation.landings_per_year=3", "simulation.seasonal_extrapolation=linear"],
+    "3 landings/year, arrhenius (default)": ["simulation.landings_per_year=3",
+                                             "simulation.seasonal_extrapolation=arrhenius"],
+    "6 landings/year, linear": ["simulation.landings_per_year=6", "simulation.seasonal_extrapolation=linear"],
+    "6 landings/year, arrhenius": ["simulation.landings_per_year=6", "simulation.seasonal_extrapolation=arrhenius"],
 }
 
 

@@ -479,6 +479,7 @@ class Lifecycle {
     if (s_.climate_city != "constant" && s_.simulation_landings_per_year > 0) {
       so.accelerate.forcing_period_s = 365.0 * kDay;  // the climate's period (Climate::daily_mean_C)
       so.accelerate.landings_per_period = static_cast<int>(s_.simulation_landings_per_year);
+      so.accelerate.forcing_weighted = s_.simulation_seasonal_extrapolation == "arrhenius";
     }
     Cell* cells[2] = {&median_, &weak_};
     bool ok = true;

@@ -108,6 +108,8 @@ const std::vector<Entry>& entries() {
                        "cycle-jump landings per year under a seasonal climate (0: jumps not tied to the seasons)"));
     v.push_back(number("simulation.resolved_per_landing", "cycle", 1, 2, &S::simulation_resolved_per_landing,
                        "cycles resolved at each cycle-jump landing (1 or 2)"));
+    v.push_back(text("simulation.seasonal_extrapolation", {"arrhenius", "linear"}, &S::simulation_seasonal_extrapolation,
+                     "SEI growth across a cycle jump under a climate: arrhenius (weighted by the seasons' temperatures) or linear"));
     v.push_back(number("simulation.rtol", "1", 1e-7, 1e-2, &S::simulation_rtol,
                        "integrator relative tolerance of the cell model"));
     v.push_back(number("simulation.particle_cells", "1", 3, 200, &S::simulation_particle_cells,

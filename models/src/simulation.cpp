@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <memory>
 
 #include "packlife/core/error.hpp"
@@ -138,14 +139,24 @@ class Runner {
     CycleFigures c;
     c.start_s = t;
     cur_ = &c;
+    step_offsets.clear();
+    step_arrhenius.clear();
     for (size_t k = 0; k < exp.steps.size(); ++k, ++step_counter) {
+      step_offsets.push_back(t - c.start_s);
+      step_arrhenius_s_ = 0;
       if (ambient_at) m_.set_ambient(ambient_at(k, t));
       run_step(exp.steps[k], k, cycle, c, out);
+      step_arrhenius.push_back(step_arrhenius_s_);
     }
+    step_offsets.push_back(t - c.start_s);
     cur_ = nullptr;
     c.end_s = t;
     return c;
   }
+  /// The last cycle run: each step's start and the cycle's end, from the cycle's start [s], and with
+  /// arrhenius_E > 0 each step's time integral of arrhenius(arrhenius_E, 298.15 K, cell temperature) [s].
+  std::vector<double> step_offsets, step_arrhenius;
+  double arrhenius_E = 0;
 
  private:
   void record(Solution& out, double time, const CellOutputs& o, int cycle) const {
@@ -330,6 +341,8 @@ class Runner {
       if (!cur_) return;
       cur_->observe(o);
       cur_->temperature_Ks += 0.5 * (Ta + o.temperature_K) * (t1 - t0);
+      if (arrhenius_E > 0)
+        step_arrhenius_s_ += 0.5 * (arrhenius(arrhenius_E, 298.15, Ta) + arrhenius(arrhenius_E, 298.15, o.temperature_K)) * (t1 - t0);
       Ta = o.temperature_K;
     };
     for (;;) {
@@ -401,6 +414,7 @@ class Runner {
   std::vector<double> yp_, ybuf_;
   std::unique_ptr<DaeIntegrator> integ_, tight_;
   CycleFigures* cur_ = nullptr;  ///< the cycle being run (statistics of its accepted steps)
+  double step_arrhenius_s_ = 0;  ///< the step being run: its integral of the Arrhenius factor
 };
 
 /// Appends b's samples, steps and counters to a.
@@ -424,6 +438,11 @@ void append(Solution& a, Solution&& b) {
 class Driver {
  public:
   Driver(CellModel& m, const SimulationOptions& o, const WarningSink& warn) : m_(m), o_(o), warn_(warn), r_(m, o) {
+    // The forcing-weighted extrapolation integrates one activation energy's Arrhenius factor over each
+    // step (the SEI's: the only Arrhenius state of the models); states of another energy stay unweighted.
+    if (o.accelerate.enabled && o.accelerate.forcing_weighted && o.accelerate.forcing_period_s > 0)
+      for (const auto& [i, E] : m.arrhenius_states())
+        if (E > 0 && r_.arrhenius_E == 0) r_.arrhenius_E = E;
     if (o.restart) {
       const Checkpoint& c = *o.restart;
       if (c.state.size() != static_cast<size_t>(m.size()))
@@ -537,6 +556,8 @@ class Driver {
   CycleFigures resolve(const Experiment& exp) {
     Solution part;
     const CycleFigures c = r_.run_cycle(exp, cycles_done_, part);
+    profile_ = r_.step_offsets;
+    profile_I_ = r_.step_arrhenius;
     take(std::move(part));
     account(c);
     sol_.cycles.push_back(row(cycles_done_, r_.t, c, r_.y.data(), true));
@@ -587,6 +608,39 @@ class Driver {
     return std::max(2, static_cast<int>(std::floor(spacing + 1e-9)) - a.resolved_per_landing);
   }
 
+  /// Arrhenius weight, for activation energy E, of the cycle that starts at `start` (step 8 of "Cycle
+  /// jumping"), from the last resolved cycle (which started at `start0`): each step k contributes its
+  /// integral I_k of arrhenius(E, 298.15 K, cell temperature) there, moved by the change of the
+  /// ambient it starts at between the two dates, dT_k, at the step's Arrhenius-mean temperature T_k
+  /// (arrhenius(E, 298.15 K, T_k) = I_k / duration): I_k arrhenius(E, T_k, T_k + dT_k).
+  double forcing_weight(double E, double start0, double start) const {
+    double sw = 0;
+    for (size_t k = 0; k + 1 < profile_.size() && k < profile_I_.size(); ++k) {
+      const double dur = profile_[k + 1] - profile_[k], I = profile_I_[k];
+      if (!(dur > 0) || !(I > 0)) continue;  // a skipped step
+      const double Tk = 1.0 / (1.0 / 298.15 - kGasConstant / E * std::log(I / dur));
+      const double dT = r_.ambient_at(k, start + profile_[k]) - r_.ambient_at(k, start0 + profile_[k]);
+      sw += I * arrhenius(E, Tk, Tk + dT);
+    }
+    return sw > 0 ? sw : 1.0;
+  }
+
+  /// Per-cycle weights of a jump of kk cycles followed by m resolved ones, for one group of unknowns:
+  /// g[i] of the cycle i after the one that ended at the jump's start (i = 0 that one; 1..kk jumped;
+  /// then the resolved), and the sums G[j] = sum g[i], W[j] = sum g[i] i / (kk + m) over i = 1..j.
+  struct JumpWeights {
+    std::vector<double> g, G, W;
+    double energy = 0;  ///< activation energy they were made for (0: all 1)
+    JumpWeights(int kk, int m, const std::function<double(int)>& weight) : g(kk + m + 1), G(kk + 1, 0.0), W(kk + 1, 0.0) {
+      const double L = kk + m;
+      for (int i = 0; i <= kk + m; ++i) g[i] = weight(i);
+      for (int i = 1; i <= kk; ++i) {
+        G[i] = G[i - 1] + g[i];
+        W[i] = W[i - 1] + g[i] * i / L;
+      }
+    }
+  };
+
   void accelerated(const Experiment& exp, const std::string& sig) {
     const AccelerateOptions& a = o_.accelerate;
     const int N = exp.cycles;
@@ -608,6 +662,8 @@ class Driver {
       t_prev = mem_.previous_time_s;
       k = std::max(2, mem_.next_jump);
       last = mem_.last;
+      profile_ = mem_.step_offsets;
+      profile_I_ = mem_.step_arrhenius;
     } else {
       for (int w = 0; w < std::max(2, a.warmup_cycles) && done < N; ++w) resolve_one();
       // A changed cycle after one that ended normally: the first jump spans a share of the time the
@@ -624,6 +680,8 @@ class Driver {
       mem_.previous_time_s = t_prev;
       mem_.next_jump = k;
       mem_.last = last;
+      mem_.step_offsets = profile_;
+      mem_.step_arrhenius = profile_I_;
     };
     while (done < N) {
       const int kk = std::min({k, N - done - m, a.max_jump, forcing_cap(r_.t - t_prev)});
@@ -645,10 +703,35 @@ class Driver {
       Solution part;
       CycleFigures c[2];
       double tc[2] = {0, 0}, t0 = 0;  // t0: when the last resolved cycle starts
-      std::vector<double> yc[2], y0, dd(yb.size());  // dd: change of the per-cycle increment across the jump
+      std::vector<double> yc[2], y0, dd(yb.size());  // dd: change of the per-cycle factor across the jump
+      // Weights of the cycles (step 8): the increment of cycle i of an unknown is g[i] (s0 + (s1 - s0) i / L),
+      // L = kk + m, s0 = d0 / g[0], s1 = d1 / g[L]. All weights 1 (the increment linear in i) except for
+      // the model's Arrhenius states under a weighted forcing.
+      const int L = kk + m;
+      const JumpWeights ones(kk, m, [](int) { return 1.0; });
+      std::vector<const JumpWeights*> wq(yb.size(), &ones);
+      std::vector<JumpWeights> arr;
+      if (a.forcing_weighted && a.forcing_period_s > 0 && r_.ambient_at && profile_.size() > 1 && !profile_I_.empty()) {
+        const auto states = m_.arrhenius_states();
+        arr.reserve(states.size());  // (pointers into arr stay valid)
+        for (const auto& [i, E] : states) {
+          if (!(E > 0) || E != r_.arrhenius_E) continue;
+          const JumpWeights* same = nullptr;
+          for (const auto& w : arr)
+            if (w.energy == E) same = &w;
+          if (!same) {
+            arr.emplace_back(kk, m, [&](int c) { return forcing_weight(E, t_prev, t_prev + c * dt); });
+            arr.back().energy = E;
+            same = &arr.back();
+          }
+          wq[static_cast<size_t>(i)] = same;
+        }
+      }
       bool ok = true;
+      double err = 0;
       try {
-        r_.y = m_.extrapolate(y_prev.data(), yb.data(), kk);
+        // First-order landing: each unknown moves s0 G[kk] (kk d0 with all weights 1).
+        r_.y = advance(yb, 1, [&](size_t q) { return (yb[q] - y_prev[q]) * wq[q]->G[kk] / wq[q]->g[0]; });
         for (int i = 0; i < m; ++i) {
           y0 = r_.y;
           t0 = r_.t;
@@ -663,22 +746,24 @@ class Driver {
         // and every resolved cycle (and y0) gets that correction; it shifts the slow quantities of y0 and
         // y1 alike, so the error estimate below sees the uncorrected change of the increment. The jumped
         // cycles follow the same quadratic: yb + j d0 + (d1 - d0) j (j + 1) / (2 (kk + m)), i.e. j times
-        // the mean increment over the first j cycles.
-        for (size_t i = 0; i < dd.size(); ++i) dd[i] = (yc[m - 1][i] - y0[i]) - (yb[i] - y_prev[i]);
-        const double C = kk * (kk + 1.0) / (2.0 * (kk + m));
-        for (int i = 0; i < m; ++i) yc[i] = advance(yc[i], 1, [&](size_t q) { return C * dd[q]; });
-        y0 = advance(y0, 1, [&](size_t q) { return C * dd[q]; });
+        // the mean increment over the first j cycles. Weighted (step 8): the landing above was
+        // yb + s0 G[kk], short of W[kk] (s1 - s0); the jumped cycles are yb + s0 G[j] + (s1 - s0) W[j].
+        for (size_t i = 0; i < dd.size(); ++i)
+          dd[i] = (yc[m - 1][i] - y0[i]) / wq[i]->g[L] - (yb[i] - y_prev[i]) / wq[i]->g[0];
+        auto correction = [&](size_t q) { return wq[q]->W[kk] * dd[q]; };
+        const auto s_unc = slow(yc[m - 1].data());
+        for (int i = 0; i < m; ++i) yc[i] = advance(yc[i], 1, correction);
+        y0 = advance(y0, 1, correction);
+        // Local error of the extrapolation: the correction's size in the slow quantities, scaled to half
+        // the jump (with all weights 1 and one resolved cycle the two are equal: half the jump times the
+        // change of the per-cycle increment between the cycle before the jump and the last one after).
+        // This is the error of the first-order landing; the corrected step is more accurate, so it is a
+        // conservative bound.
+        const auto s_cor = slow(yc[m - 1].data());
+        const double C_lin = kk * (kk + 1.0) / (2.0 * L);
+        for (int q = 0; q < 3; ++q) err = std::max(err, 0.5 * kk / C_lin * std::abs(s_cor[q] - s_unc[q]));
       } catch (const Error&) {
         ok = false;  // the extrapolated state is not a valid start (or a cycle failed from it)
-      }
-      // Local error of the extrapolation: half the jump times the change of the per-cycle increment
-      // of the slow quantities between the last cycle before the jump and the last one after it.
-      // (This is the error of the first-order landing; the corrected step is more accurate, so it is a
-      // conservative bound.)
-      double err = 0;
-      if (ok) {
-        const auto s1 = slow(yc[m - 1].data()), s0 = slow(y0.data()), b1 = slow(yb.data()), b0 = slow(y_prev.data());
-        for (int q = 0; q < 3; ++q) err = std::max(err, 0.5 * kk * std::abs((s1[q] - s0[q]) - (b1[q] - b0[q])));
       }
       if (!ok || err > a.tol) {
         ++sol_.rejected_jumps;
@@ -693,8 +778,12 @@ class Driver {
       ++sol_.jumps;
       std::vector<double> yj;
       for (int j = 1; j <= kk; ++j) {
-        const double cj = (j + 1.0) / (2.0 * (kk + m));
-        yj = advance(yb, j, [&](size_t i) { return (yb[i] - y_prev[i]) + cj * dd[i]; });
+        // yb + s0 G[j] + (s1 - s0) W[j]: j increments of (G[j] / j) s0 + (W[j] / j) (s1 - s0) (all weights 1:
+        // d0 + (j + 1) / (2 (kk + m)) (d1 - d0), j times the mean increment over the first j cycles).
+        yj = advance(yb, j, [&](size_t i) {
+          const JumpWeights& w = *wq[i];
+          return w.G[j] / (j * w.g[0]) * (yb[i] - y_prev[i]) + w.W[j] / j * dd[i];
+        });
         ++cycles_done_;
         const double w = static_cast<double>(j) / (kk + m);
         const CycleFigures oj = CycleFigures::blend(last, c[m - 1], w);
@@ -712,6 +801,8 @@ class Driver {
       y_prev = std::move(y0);
       t_prev = t0;
       last = c[m - 1];
+      profile_ = r_.step_offsets;
+      profile_I_ = r_.step_arrhenius;
       done += kk + m;
       const int k_next = err > 0 ? static_cast<int>(kk * std::min(2.0, 0.9 * std::sqrt(a.tol / err))) : 2 * kk;
       // A jump shortened only to fit the segment's end says nothing against the longer one proposed:
@@ -729,6 +820,7 @@ class Driver {
   double li0_ = 0, throughput_Ah_ = 0, energy_Wh_ = 0;
   int cycles_done_ = 0, shown_ = 0, suppressed_ = 0;
   Checkpoint::JumpMemory mem_;  ///< the last cycle's increment, carried to the next segment or run
+  std::vector<double> profile_, profile_I_;  ///< the last resolved cycle's Runner::step_offsets, step_arrhenius
 };
 
 }  // namespace

@@ -423,6 +423,12 @@ class SingleParticleModel final : public CellModel {
     return out;
   }
 
+  std::vector<std::pair<int, double>> arrhenius_states() const override {
+    if (!ag_.sei) return {};
+    const double E = p_.ageing.sei_activation_J_mol;  // the SEI rate's Arrhenius factor (ageing_rates)
+    return {{iL_, E}, {iNsei_, E}};
+  }
+
   Degradation degradation(const double* y) const override {
     Degradation d;
     if (!ag_.any()) return d;

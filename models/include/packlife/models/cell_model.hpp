@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "packlife/core/dae.hpp"
@@ -140,6 +141,10 @@ class CellModel : public DaeSystem {
   virtual std::vector<double> extrapolate(const double* y_prev, const double* y, double k) const = 0;
   /// Degradation ledger held in the state.
   virtual Degradation degradation(const double* y) const = 0;
+  /// The slow states whose growth follows an Arrhenius law in the cell's temperature, with its
+  /// activation energy [J/mol] (SEI growth); cycle jumping under seasons weights their increments by
+  /// it (docs/models.md, "Cycle jumping", step 8). None by default.
+  virtual std::vector<std::pair<int, double>> arrhenius_states() const { return {}; }
   /// Absolute tolerances per unknown for IDA.
   virtual std::vector<double> absolute_tolerances() const = 0;
   virtual std::vector<std::string> unknown_names() const = 0;

@@ -64,11 +64,12 @@ struct Scenario {
   // storage duty are low, so a coarse mesh changes the 12-year fade by < 0.01 points (measured).
   double simulation_accelerate_tol = 1e-3;
   double simulation_rtol = 2e-3;
-  double simulation_landings_per_year = 6;
+  double simulation_landings_per_year = 3;
   double simulation_resolved_per_landing = 1;
   double simulation_particle_cells = 10;
   double simulation_electrolyte_cells = 5;
   std::string simulation_model = "spme";
+  std::string simulation_seasonal_extrapolation = "arrhenius";
 
   // Fleet sampling (`packlife fleet`, docs/models.md "Fleet"): each pack draws its city, usage mode,
   // chemistry and size from these mixes ("name:weight,..."), and its mean daily distance, DC

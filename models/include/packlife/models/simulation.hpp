@@ -40,6 +40,13 @@ struct AccelerateOptions {
   /// spans this share of the time the last accepted jump would have spanned (0: start again at 2
   /// cycles). The warm-up cycles and the error control are unchanged.
   double carry_jump = 0;
+  /// With a forcing and a per-step ambient: extrapolate the model's Arrhenius states (SEI growth,
+  /// CellModel::arrhenius_states) with their increment modelled as the Arrhenius factor of the ambient
+  /// over the cycle's steps (the last resolved cycle's step times moved to each jumped cycle's dates)
+  /// times a factor varying linearly between the two measured ends, instead of the increment itself
+  /// varying linearly: the seasons' rates are integrated between landings instead of interpolated
+  /// (docs/models.md, "Cycle jumping", step 8).
+  bool forcing_weighted = false;
 };
 
 /// What one cycle moved and the range it spanned (accumulated over its accepted integrator steps).
@@ -93,6 +100,8 @@ struct Checkpoint {
     double previous_time_s = 0;
     int next_jump = 2;
     CycleFigures last;  ///< the figures of the last resolved cycle
+    std::vector<double> step_offsets;  ///< its steps' start times and its end, from its start [s]
+    std::vector<double> step_arrhenius;  ///< its steps' integrals of the Arrhenius factor (forcing_weighted)
   } jump;
 };
 
