@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Accuracy and cost of the lifecycle's numerics (docs/models.md, "Lifecycle", Numerics).
 
-Runs `packlife lifecycle --json` on six scenarios with a reference setting (cycle-jumping tolerance 1e-5,
+Runs `packlife lifecycle --json` on seven scenarios with a reference setting (cycle-jumping tolerance 1e-5,
 integrator tolerance 1e-5, 12 landings a year, two resolved cycles per landing) and with candidate
 settings, and prints a Markdown table: solver steps, resolved cycles, the largest difference of the yearly first-life fade from the reference
 (percentage points), the fade after 12 years and the first- and second-life years.
 
     python3 validation/lifecycle_numerics.py [--packlife build/cli/packlife]
 
-Takes ~5 minutes on one core (the reference runs resolve most cycles).
+Takes ~12 minutes on one core (the reference runs resolve most cycles).
 """
 import argparse
 import json
