@@ -141,7 +141,10 @@ void apply_mesh(const std::string& spec, ModelOptions& o, const std::string& wha
 
 std::string AgeingOptions::names() const {
   std::string s;
-  auto add = [&](const char* n) { s += (s.empty() ? "" : ",") + std::string(n); };
+  auto add = [&](const char* n) {
+    if (!s.empty()) s += ',';
+    s += n;
+  };
   if (sei)
     add(sei_form == SeiForm::Reaction                ? "sei-reaction"
         : sei_form == SeiForm::ReactionDiffusion     ? "sei-reaction-diffusion"
