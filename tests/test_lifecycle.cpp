@@ -59,6 +59,8 @@ TEST_CASE("scenario: bad keys and values name file, line, column and key", "[lif
                       Catch::Contains("simulation.landings_per_year") && Catch::Contains("whole number"));
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.resolved_per_landing=1.5"}),
                       Catch::Contains("simulation.resolved_per_landing") && Catch::Contains("whole number"));
+  REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.seasonal_extrapolation=quadratic"}),
+                      Catch::Contains("simulation.seasonal_extrapolation") && Catch::Contains("arrhenius, linear"));
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.resolved_per_landing=3"}),
                       Catch::Contains("simulation.resolved_per_landing") && Catch::Contains("out of range"));
   REQUIRE_THROWS_WITH(apply_scenario_overrides(s, {"simulation.rtol=0.5"}),
