@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <numbers>
 
 #include "packlife/core/error.hpp"
@@ -23,8 +26,9 @@ std::string chemistry_parameter_set(const std::string& chemistry) {
   throw InputError("", 0, 0, "pack.chemistry", fmt::format("unknown chemistry '{}': expected nmc811 or lfp", chemistry));
 }
 
-ParameterSet pack_cell_parameters(const std::string& chemistry) {
-  ParameterSet p = load_parameter_set(chemistry_parameter_set(chemistry));
+namespace {
+/// The pack cell's parameter set before it is sized: the chemistry's set with the cycling laws below.
+ParameterSet make_pack_cell_parameters(const std::string& chemistry, ParameterSet p) {
   // The graphite's cycling laws come from the one set fitted to fast-charge cycling data (Severson et al.
   // 2019): its irreversible plating for both chemistries, its LAM law for the nmc811 pack's graphite.
   const std::string from = "a123-apr18650";
@@ -46,6 +50,31 @@ ParameterSet pack_cell_parameters(const std::string& chemistry) {
                                         "ageing of the pack\")", from));
   return p;
 }
+
+/// A chemistry's sets as read from the data folder: the set named by chemistry_parameter_set and the
+/// pack cell made from it. Read once per data folder and chemistry in a process: a fleet builds
+/// thousands of packs from the same two, and each read parses YAML several times (~5 % of a fleet's
+/// time before). A failed read is not kept.
+struct ChemistrySets {
+  ParameterSet base, cell;
+};
+std::shared_ptr<const ChemistrySets> chemistry_sets(const std::string& chemistry) {
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::string>, std::shared_ptr<const ChemistrySets>> cache;
+  const auto key = std::make_pair(data_dir(), chemistry);
+  {
+    const std::lock_guard<std::mutex> lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  auto made = std::make_shared<ChemistrySets>();
+  made->base = load_parameter_set(chemistry_parameter_set(chemistry));
+  made->cell = make_pack_cell_parameters(chemistry, made->base);
+  const std::lock_guard<std::mutex> lock(mu);
+  return cache.emplace(key, std::move(made)).first->second;  // (another thread's, if it was first)
+}
+}  // namespace
+
+ParameterSet pack_cell_parameters(const std::string& chemistry) { return chemistry_sets(chemistry)->cell; }
 
 ParameterSet scaled_cell(const ParameterSet& p, double area_scale, const std::string& why) {
   if (!(area_scale > 0 && std::isfinite(area_scale)))
@@ -84,7 +113,8 @@ PackDesign design_pack(const std::string& chemistry, double energy_kWh) {
   PackDesign d;
   d.chemistry = chemistry;
   d.parameter_set = chemistry_parameter_set(chemistry);
-  const ParameterSet p = load_parameter_set(d.parameter_set);
+  const auto sets = chemistry_sets(chemistry);
+  const ParameterSet& p = sets->base;
   const ElectrodeBalance b = electrode_balance(p, kT25);
   // Mean open-circuit voltage over the SOC window (midpoint rule, 400 points).
   const int n = 400;
