@@ -8,6 +8,7 @@
 #include <klu.h>
 
 #include <algorithm>
+#include <array>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -184,7 +185,7 @@ struct DaeIntegrator::Impl {
   bool initialised = false;
   std::string callback_error;  ///< last failing callback's message since the last re-initialisation
   std::string ida_message;     ///< last message from IDA's error handler
-  JacobianTrace trace;         ///< value positions of the model's Jacobian assembly
+  std::array<JacobianTrace, 8> traces;  ///< value positions of the model's Jacobian assembly, per variant
 
   Impl(DaeSystem& s, const DaeOptions& o) : sys(s), opt(o), n(s.size()) {
     SUNContext c = nullptr;
@@ -243,7 +244,8 @@ struct DaeIntegrator::Impl {
       for (int c = 0; c <= p.n(); ++c) colptr[c] = p.col_ptr()[c];
       for (int k = 0; k < p.nnz(); ++k) rowidx[k] = p.row_idx()[k];
       std::fill(data, data + p.nnz(), 0.0);
-      SparseJacobian sj(p, data, &self.trace);
+      const int v = self.sys.jacobian_variant();
+      SparseJacobian sj(p, data, v >= 0 && v < static_cast<int>(self.traces.size()) ? &self.traces[v] : nullptr);
       self.sys.jacobian(t, cj, N_VGetArrayPointer(y), N_VGetArrayPointer(yp), sj);
       sj.finish();
     });

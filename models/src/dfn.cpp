@@ -112,6 +112,7 @@ class DfnModel final : public CellModel {
   int size() const override { return n_; }
   const SparsityPattern& jacobian_pattern() const override { return pattern_; }
   void set_control(Control c, double v) override { control_ = c; control_value_ = v; }
+  int jacobian_variant() const override { return static_cast<int>(control_); }
   void set_ambient(double T_K) override {
     check_ambient_temperature(T_K);
     o_.ambient_K = T_K;

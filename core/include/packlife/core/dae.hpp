@@ -94,6 +94,10 @@ class DaeSystem {
   /// 1 for a differential component, 0 for an algebraic one.
   virtual void differential_ids(double* id) const = 0;
   virtual int num_roots() const { return 0; }
+  /// Which order jacobian() adds its entries in at present (e.g. by the control it imposes), 0..7: the
+  /// integrator keeps one recorded trace of value positions per variant, so that alternating
+  /// variants (a rest, a power step, a voltage hold) each replay their own.
+  virtual int jacobian_variant() const { return 0; }
   /// Name of unknown i, for messages (e.g. the components with the largest error when a step fails).
   virtual std::string component_name(int i) const { return "y[" + std::to_string(i) + "]"; }
   virtual void roots(double t, const double* y, const double* yp, double* g) {}
