@@ -337,12 +337,16 @@ class Runner {
     auto power = [&](const CellOutputs& o) { return std::abs(o.current_A * o.voltage_V); };
     double pa = power(o0), energy_J = 0;
     double Ta = o0.temperature_K;
+    double Aa = arrhenius_E > 0 ? arrhenius(arrhenius_E, 298.15, Ta) : 0.0;  // the Arrhenius factor at Ta
     auto track = [&](double t0, double t1, const CellOutputs& o) {
       if (!cur_) return;
       cur_->observe(o);
       cur_->temperature_Ks += 0.5 * (Ta + o.temperature_K) * (t1 - t0);
-      if (arrhenius_E > 0)
-        step_arrhenius_s_ += 0.5 * (arrhenius(arrhenius_E, 298.15, Ta) + arrhenius(arrhenius_E, 298.15, o.temperature_K)) * (t1 - t0);
+      if (arrhenius_E > 0) {
+        const double An = arrhenius(arrhenius_E, 298.15, o.temperature_K);
+        step_arrhenius_s_ += 0.5 * (Aa + An) * (t1 - t0);
+        Aa = An;
+      }
       Ta = o.temperature_K;
     };
     for (;;) {
