@@ -1,7 +1,9 @@
 // Pack design and order statistics (issue 5 building blocks).
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
 
+#include "helpers.hpp"
 #include "packlife/core/error.hpp"
 #include "packlife/models/esoh.hpp"
 #include "packlife/models/pack.hpp"
@@ -99,4 +101,22 @@ TEST_CASE("pack cell: nmc811 takes the graphite LAM law of a123-apr18650, lfp it
   CHECK(lfp.ageing.default_mechanisms == prada.ageing.default_mechanisms);
   CHECK(lfp.ageing.lam_negative.rate_s == prada.ageing.lam_negative.rate_s);
   CHECK_THROWS_AS(pack_cell_parameters("lco"), InputError);
+}
+
+TEST_CASE("pack cell: the chemistry's sets are kept per data folder, and a failed read is not kept", "[pack][errors]") {
+  // pack_cell_parameters and design_pack read a chemistry's sets once per data folder (a fleet builds
+  // thousands of packs from them): another folder is read afresh, and a read that failed fails again.
+  const ParameterSet shipped = pack_cell_parameters("nmc811");
+  const std::string empty = test::temp_dir("pack_sets_empty");
+  const char* old = std::getenv("PACKLIFE_DATA_DIR");
+  const std::string saved = old ? old : "";
+  setenv("PACKLIFE_DATA_DIR", empty.c_str(), 1);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    CHECK_THROWS_WITH(pack_cell_parameters("nmc811"), Catch::Contains("okane2022-storage"));
+    CHECK_THROWS_AS(design_pack("nmc811", 75), InputError);
+  }
+  if (old) setenv("PACKLIFE_DATA_DIR", saved.c_str(), 1); else unsetenv("PACKLIFE_DATA_DIR");
+  const ParameterSet again = pack_cell_parameters("nmc811");
+  CHECK(again.ageing.lam_negative.rate_s == shipped.ageing.lam_negative.rate_s);
+  CHECK(again.records.size() == shipped.records.size());
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "packlife/core/error.hpp"
 
@@ -612,12 +613,13 @@ class Driver {
     return std::max(2, static_cast<int>(std::floor(spacing + 1e-9)) - a.resolved_per_landing);
   }
 
-  /// Arrhenius weight, for activation energy E, of the cycle that starts at `start` (step 8 of "Cycle
-  /// jumping"), from the last resolved cycle (which started at `start0`): each step k contributes its
-  /// integral I_k of arrhenius(E, 298.15 K, cell temperature) there, moved by the change of the
-  /// ambient it starts at between the two dates, dT_k, at the step's Arrhenius-mean temperature T_k
-  /// (arrhenius(E, 298.15 K, T_k) = I_k / duration): I_k arrhenius(E, T_k, T_k + dT_k).
-  double forcing_weight(double E, double start0, double start) const {
+  /// Arrhenius weight, for the energy E = r_.arrhenius_E, of the cycle that starts at `start` (step 8
+  /// of "Cycle jumping"), from the last resolved cycle (which started at `start0`): each step k
+  /// contributes its integral I_k of arrhenius(E, 298.15 K, cell temperature) there, moved by the
+  /// change of the ambient it starts at between the two dates, dT_k, at the step's Arrhenius-mean
+  /// temperature T_k (arrhenius(E, 298.15 K, T_k) = I_k / duration): I_k arrhenius(E, T_k, T_k + dT_k).
+  double forcing_weight(double start0, double start) const {
+    const double E = r_.arrhenius_E;
     double sw = 0;
     for (size_t k = 0; k + 1 < profile_.size() && k < profile_I_.size(); ++k) {
       const double dur = profile_[k + 1] - profile_[k], I = profile_I_[k];
@@ -634,7 +636,6 @@ class Driver {
   /// then the resolved), and the sums G[j] = sum g[i], W[j] = sum g[i] i / (kk + m) over i = 1..j.
   struct JumpWeights {
     std::vector<double> g, G, W;
-    double energy = 0;  ///< activation energy they were made for (0: all 1)
     JumpWeights(int kk, int m, const std::function<double(int)>& weight) : g(kk + m + 1), G(kk + 1, 0.0), W(kk + 1, 0.0) {
       const double L = kk + m;
       for (int i = 0; i <= kk + m; ++i) g[i] = weight(i);
@@ -714,22 +715,11 @@ class Driver {
       const int L = kk + m;
       const JumpWeights ones(kk, m, [](int) { return 1.0; });
       std::vector<const JumpWeights*> wq(yb.size(), &ones);
-      std::vector<JumpWeights> arr;
-      if (a.forcing_weighted && a.forcing_period_s > 0 && r_.ambient_at && profile_.size() > 1 && !profile_I_.empty()) {
-        const auto states = m_.arrhenius_states();
-        arr.reserve(states.size());  // (pointers into arr stay valid)
-        for (const auto& [i, E] : states) {
-          if (!(E > 0) || E != r_.arrhenius_E) continue;
-          const JumpWeights* same = nullptr;
-          for (const auto& w : arr)
-            if (w.energy == E) same = &w;
-          if (!same) {
-            arr.emplace_back(kk, m, [&](int c) { return forcing_weight(E, t_prev, t_prev + c * dt); });
-            arr.back().energy = E;
-            same = &arr.back();
-          }
-          wq[static_cast<size_t>(i)] = same;
-        }
+      std::optional<JumpWeights> arrhenius_w;  // the Arrhenius states' (all of energy r_.arrhenius_E)
+      if (a.forcing_weighted && r_.arrhenius_E > 0 && r_.ambient_at && profile_.size() > 1 && !profile_I_.empty()) {
+        arrhenius_w.emplace(kk, m, [&](int c) { return forcing_weight(t_prev, t_prev + c * dt); });
+        for (const auto& [i, E] : m_.arrhenius_states())
+          if (E == r_.arrhenius_E) wq[static_cast<size_t>(i)] = &*arrhenius_w;
       }
       bool ok = true;
       double err = 0;

@@ -41,9 +41,10 @@ struct AccelerateOptions {
   /// cycles). The warm-up cycles and the error control are unchanged.
   double carry_jump = 0;
   /// With a forcing and a per-step ambient: extrapolate the model's Arrhenius states (SEI growth,
-  /// CellModel::arrhenius_states) with their increment modelled as the Arrhenius factor of the ambient
-  /// over the cycle's steps (the last resolved cycle's step times moved to each jumped cycle's dates)
-  /// times a factor varying linearly between the two measured ends, instead of the increment itself
+  /// CellModel::arrhenius_states) with their increment modelled as the Arrhenius factor of the cell
+  /// temperature over the cycle's steps (the last resolved cycle's, each step moved by the change of its
+  /// ambient at each jumped cycle's dates) times a factor varying linearly between the two measured
+  /// ends, instead of the increment itself
   /// varying linearly: the seasons' rates are integrated between landings instead of interpolated
   /// (docs/models.md, "Cycle jumping", step 8).
   bool forcing_weighted = false;
